@@ -1,0 +1,35 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from vestibule.accounts.models import Account
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ("email", "code", "kind", "status", "locked_at", "created_at", "is_staff")
+    list_filter = ("status", "kind", "is_staff")
+    search_fields = ("email", "code", "first_name", "last_name")
+    ordering = ("-created_at",)
+    # The password, e-mail and status change through services that audit and notify.
+    readonly_fields = (
+        "email",
+        "code",
+        "kind",
+        "status",
+        "password",
+        "member",
+        "created_at",
+        "activated_at",
+        "locked_at",
+        "last_login",
+    )
+    fieldsets = (
+        (None, {"fields": ("email", "code", "kind", "status", "member")}),
+        (_("Name and language"), {"fields": ("first_name", "last_name", "language")}),
+        (_("Times"), {"fields": ("created_at", "activated_at", "locked_at", "last_login")}),
+        (_("Staff"), {"fields": ("is_staff", "is_superuser", "groups")}),
+        (_("Password hash"), {"fields": ("password",)}),
+    )
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,72 @@
+from typing import Any
+
+from django import forms
+from django.contrib.auth.password_validation import password_validators_help_texts
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from vestibule.accounts.models import Account
+from vestibule.accounts.services import password_validate
+
+
+class SignInForm(forms.Form):
+    identifier = forms.CharField(
+        label=_("Identifier"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
+    )
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        max_length=1024,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+class NewPasswordForm(forms.Form):
+    """A new password typed twice, checked against the profile's policy.
+
+    `account` (when known) lets the policy refuse a password equal to its identifiers.
+    """
+
+    password = forms.CharField(
+        label=_("Password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password_confirm = forms.CharField(
+        label=_("Confirm your password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def __init__(self, *args: Any, account: Account | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.account = account
+        self.fields["password"].help_text = " ".join(password_validators_help_texts())
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        password, confirm = cleaned.get("password"), cleaned.get("password_confirm")
+        if password:
+            try:
+                password_validate(password, self.account)
+            except ValidationError as error:
+                self.add_error("password", error)
+        if password and confirm is not None and password != confirm:
+            self.add_error("password_confirm", _("The passwords must be identical."))
+        return cleaned
+
+
+class PasswordChangeForm(NewPasswordForm):
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["password"].label = _("New password")
+        self.fields["password_confirm"].label = _("Confirm the new password")
+        self.order_fields(["current_password", "password", "password_confirm"])

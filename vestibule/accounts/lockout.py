@@ -1,0 +1,162 @@
+"""Sign-in with lockout (per account and per typed identifier) and address blocking.
+
+Order matters: a blocked address or a locked account is refused before any password
+hash is computed, so refusals are cheap and attempts while locked are not counted.
+"""
+
+import dataclasses
+from datetime import timedelta
+
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from vestibule.accounts.models import Account
+from vestibule.accounts.selectors import account_by_identifier
+from vestibule.audit.services import event_record
+from vestibule.config import Profile, get_profile
+from vestibule.notifications.services import message_enqueue
+from vestibule.registry.identifiers import identifier_parse
+from vestibule.throttle import counters
+from vestibule.throttle.addresses import client_ip
+
+# Consecutive failures are forgotten after this long without a new one.
+FAILURE_MEMORY = 30 * 24 * 3600
+
+
+@dataclasses.dataclass(frozen=True)
+class SignIn:
+    # "ok", "invalid", "locked", "blocked" (address), "pending" (right password, not activated)
+    outcome: str
+    account: Account | None = None
+    retry_minutes: int = 0
+
+
+def _typed_key(raw: str, profile: Profile) -> str:
+    identifier = identifier_parse(raw, profile)
+    return identifier.email or identifier.code or raw.strip().lower()
+
+
+def _failure_rate(profile: Profile) -> counters.Rate:
+    cooloff = profile.lockout.cooloff_minutes * 60
+    return counters.Rate(profile.lockout.threshold, cooloff or FAILURE_MEMORY)
+
+
+def account_is_locked(account: Account, profile: Profile | None = None) -> bool:
+    """Locked, unless the profile's cool-off has passed (then it unlocks by itself)."""
+    if account.locked_at is None:
+        return False
+    cooloff = (profile or get_profile()).lockout.cooloff_minutes
+    if cooloff and account.locked_at + timedelta(minutes=cooloff) <= timezone.now():
+        account_unlock(account=account, event="account.unlocked_cooloff")
+        return False
+    return True
+
+
+def failures_forget(account: Account) -> None:
+    """Reset the consecutive-failure counts of the account and of its identifiers."""
+    counters.clear("account_failures", str(account.pk))
+    counters.clear("identifier_failures", account.email.lower())
+    if account.code:
+        counters.clear("identifier_failures", account.code)
+
+
+def account_unlock(
+    *,
+    account: Account,
+    event: str = "account.unlocked",
+    request: HttpRequest | None = None,
+    **data: object,
+) -> None:
+    Account.objects.filter(pk=account.pk).update(locked_at=None)
+    account.locked_at = None
+    failures_forget(account)
+    event_record(event, request=request, account=account, **data)
+
+
+@transaction.atomic
+def _account_lock(account: Account, request: HttpRequest) -> None:
+    updated = Account.objects.filter(pk=account.pk, locked_at__isnull=True).update(
+        locked_at=timezone.now()
+    )
+    if updated:
+        event_record("account.locked", request=request, account=account)
+        message_enqueue(
+            template="account_locked",
+            to=account.email,
+            language=account.language,
+            context={"account": account},
+        )
+
+
+def _record_failure(
+    account: Account | None, typed: str, ip: str, profile: Profile, request: HttpRequest
+) -> None:
+    block = profile.address_block
+    failures_here = counters.hit(
+        "address_failures", ip, counters.Rate(block.threshold, block.window_minutes * 60)
+    )
+    if failures_here >= block.threshold:
+        counters.block("address", ip, block.block_minutes * 60)
+        counters.clear("address_failures", ip)
+        event_record("address.blocked", request=request, subject=ip)
+    rate = _failure_rate(profile)
+    identifier_failures = counters.hit("identifier_failures", typed, rate)
+    if account is None:
+        event_record("sign_in.failed", request=request, subject=typed[:254], known=False)
+        return
+    failures = counters.hit("account_failures", str(account.pk), rate)
+    event_record("sign_in.failed", request=request, account=account, failures=failures)
+    if max(failures, identifier_failures) >= profile.lockout.threshold:
+        _account_lock(account, request)
+
+
+def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> SignIn:
+    """Check one sign-in attempt; the caller signs the account in when outcome is "ok"."""
+    profile = get_profile()
+    ip = client_ip(request)
+    wait = counters.blocked_for("address", ip)
+    if wait:
+        event_record("sign_in.refused_blocked", request=request, subject=ip)
+        return SignIn("blocked", retry_minutes=-(-wait // 60))
+
+    typed = _typed_key(identifier, profile)
+    account = account_by_identifier(identifier, profile)
+    if account is not None and account_is_locked(account, profile):
+        event_record("sign_in.refused_locked", request=request, account=account)
+        return SignIn("locked", account)
+    if (
+        account is None
+        and counters.count("identifier_failures", typed) >= profile.lockout.threshold
+    ):
+        # Same answer as for a locked account, so nothing tells whether this one exists.
+        return SignIn("locked")
+
+    if account is None:
+        Account().set_password(password)  # the same hashing time as for a real account
+        _record_failure(None, typed, ip, profile, request)
+        return SignIn("invalid")
+    if not account.check_password(password) or account.status == Account.Status.DISABLED:
+        _record_failure(account, typed, ip, profile, request)
+        return SignIn("invalid")
+
+    counters.clear("account_failures", str(account.pk))
+    counters.clear("identifier_failures", typed)
+    if account.status == Account.Status.PENDING:
+        event_record("sign_in.pending", request=request, account=account)
+        return SignIn("pending", account)
+    event_record("sign_in.succeeded", request=request, account=account)
+    return SignIn("ok", account)
+
+
+def password_verify(*, account: Account, password: str, request: HttpRequest) -> SignIn:
+    """Check the current password of a signed-in account; a wrong one counts as a failure."""
+    profile = get_profile()
+    if account_is_locked(account, profile):
+        return SignIn("locked", account)
+    if account.check_password(password):
+        failures_forget(account)
+        return SignIn("ok", account)
+    _record_failure(account, account.email.lower(), client_ip(request), profile, request)
+    account.refresh_from_db(fields=["locked_at"])
+    return SignIn("locked" if account.locked_at else "invalid", account)

@@ -1,0 +1,43 @@
+"""Idle and absolute session time-outs from the profile."""
+
+import time
+from collections.abc import Callable
+
+from django.contrib.auth import logout
+from django.http import HttpRequest, HttpResponse
+
+from vestibule.config import get_profile
+
+SIGNED_IN_AT = "vestibule_signed_in_at"
+SEEN_AT = "vestibule_seen_at"
+# Refresh the idle clock at most once a minute: a session write per page view costs more.
+SEEN_RESOLUTION = 60
+
+
+def session_start(request: HttpRequest) -> None:
+    """Start both clocks; called right after sign-in."""
+    now = int(time.time())
+    request.session[SIGNED_IN_AT] = now
+    request.session[SEEN_AT] = now
+
+
+class SessionTimeoutMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.user.is_authenticated:
+            sessions = get_profile().sessions
+            now = int(time.time())
+            signed_in_at = request.session.get(SIGNED_IN_AT, now)
+            seen_at = request.session.get(SEEN_AT, now)
+            if (
+                now - seen_at > sessions.idle_minutes * 60
+                or now - signed_in_at > sessions.absolute_hours * 3600
+            ):
+                logout(request)
+                request.session["vestibule_timed_out"] = True
+            elif now - seen_at >= SEEN_RESOLUTION or SEEN_AT not in request.session:
+                request.session[SEEN_AT] = now
+                request.session.setdefault(SIGNED_IN_AT, now)
+        return self.get_response(request)

@@ -1,0 +1,119 @@
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.db import models
+from django.db.models.functions import Lower
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountManager(BaseUserManager):
+    use_in_migrations = True
+
+    def get_by_natural_key(self, email: str) -> "Account":
+        return self.get(email__iexact=email)
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "Account":
+        account = self.model(email=self.normalize_email(email).lower(), **fields)
+        account.set_password(password)
+        account.save(using=self._db)
+        return account
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "Account":
+        fields.update(is_staff=True, is_superuser=True, status=Account.Status.ACTIVE)
+        fields.setdefault("activated_at", timezone.now())
+        return self.create_user(email, password, **fields)
+
+
+class Account(AbstractBaseUser, PermissionsMixin):
+    class Status(models.TextChoices):
+        PENDING = "pending", _("pending activation")
+        ACTIVE = "active", _("active")
+        DISABLED = "disabled", _("disabled")
+
+    email = models.EmailField(_("e-mail"), max_length=254)
+    # The member code this account signs in with (licence, resident number…), if any.
+    code = models.CharField(_("code"), max_length=32, null=True, blank=True, unique=True)
+    kind = models.CharField(_("member kind"), max_length=32)
+    first_name = models.CharField(_("first name"), max_length=150, blank=True)
+    last_name = models.CharField(_("last name"), max_length=150, blank=True)
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+    )
+    language = models.CharField(_("language"), max_length=8, default="fr")
+    member = models.OneToOneField(
+        "registry.Member",
+        verbose_name=_("registry record"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="account",
+    )
+    is_staff = models.BooleanField(_("staff"), default=False)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
+    locked_at = models.DateTimeField(_("locked"), null=True, blank=True)
+
+    objects = AccountManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        verbose_name = _("account")
+        verbose_name_plural = _("accounts")
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="accounts_account_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_active(self) -> bool:  # read by Django's auth: only active accounts sign in
+        return self.status == self.Status.ACTIVE
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def identifier(self) -> str:
+        """What this account types in « Identifiant »: its code, else its e-mail."""
+        return self.code or self.email
+
+    def get_full_name(self) -> str:
+        return self.full_name or self.email
+
+    def get_short_name(self) -> str:
+        return self.first_name or self.email
+
+
+class Confirmation(models.Model):
+    """An e-mailed link (activation, password reset): hashed key, purpose, expiry, single use.
+
+    `payload` holds the JSON state of the flow that sent it, so the link resumes that flow,
+    also in another browser.
+    """
+
+    class Purpose(models.TextChoices):
+        ACTIVATION = "activation", _("activation")
+        RECOVERY = "recovery", _("password reset")
+
+    key_digest = models.CharField(max_length=64, unique=True)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    account = models.ForeignKey(
+        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="+"
+    )
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    expires_at = models.DateTimeField(_("expires"))
+    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("e-mailed link")
+        verbose_name_plural = _("e-mailed links")
+        indexes = [models.Index(fields=["account", "purpose"])]
+
+    def __str__(self) -> str:
+        return f"{self.purpose} {self.account_id}"

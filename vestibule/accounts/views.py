@@ -1,0 +1,82 @@
+from django.contrib import messages
+from django.contrib.auth import logout, update_session_auth_hash
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from vestibule.accounts.forms import PasswordChangeForm, SignInForm
+from vestibule.accounts.lockout import password_verify, sign_in_attempt
+from vestibule.accounts.redirects import safe_next
+from vestibule.accounts.services import account_set_password
+from vestibule.accounts.sessions import account_sign_in
+from vestibule.audit.services import event_record
+
+
+def sign_in(request: HttpRequest) -> HttpResponse:
+    form = SignInForm(request.POST or None)
+    outcome = None
+    timed_out = request.session.pop("vestibule_timed_out", False)
+    if request.method == "POST" and form.is_valid():
+        result = sign_in_attempt(
+            identifier=form.cleaned_data["identifier"],
+            password=form.cleaned_data["password"],
+            request=request,
+        )
+        if result.outcome == "ok":
+            account_sign_in(request, result.account)
+            return HttpResponseRedirect(safe_next(request, reverse("web:home")))
+        outcome = result
+    return render(
+        request,
+        "accounts/sign_in.html",
+        {"form": form, "outcome": outcome, "next": safe_next(request, ""), "timed_out": timed_out},
+    )
+
+
+@require_POST
+def sign_out(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        event_record("sign_out", request=request, account=request.user)
+    logout(request)  # flushes the session on the server
+    messages.info(request, _("You are signed out."))
+    return HttpResponseRedirect("/")
+
+
+def forgotten_identifier(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/forgotten_identifier.html")
+
+
+@login_required
+def account(request: HttpRequest) -> HttpResponse:
+    return render(request, "accounts/account.html", {"account": request.user})
+
+
+@login_required
+def password_change(request: HttpRequest) -> HttpResponse:
+    account = request.user
+    form = PasswordChangeForm(request.POST or None, account=account)
+    if request.method == "POST" and form.is_valid():
+        check = password_verify(
+            account=account, password=form.cleaned_data["current_password"], request=request
+        )
+        if check.outcome == "locked":
+            logout(request)
+            messages.error(request, _("Too many failed attempts: your account is locked."))
+            return HttpResponseRedirect(reverse("accounts:login"))
+        if check.outcome != "ok":
+            form.add_error("current_password", _("This is not your current password."))
+        else:
+            account_set_password(
+                account=account,
+                password=form.cleaned_data["password"],
+                event="password.changed",
+                request=request,
+            )
+            # This session stays; every other session of the account ends.
+            update_session_auth_hash(request, account)
+            messages.success(request, _("Your password has been changed."))
+            return HttpResponseRedirect(reverse("accounts:account"))
+    return render(request, "accounts/password_change.html", {"form": form})

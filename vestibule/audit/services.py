@@ -1,0 +1,35 @@
+"""The one way to write a security event."""
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from vestibule.audit.models import Event
+from vestibule.throttle.addresses import client_ip
+
+
+def event_record(
+    kind: str,
+    *,
+    request: HttpRequest | None = None,
+    account: Any = None,
+    subject: str = "",
+    **data: Any,
+) -> Event:
+    """Record `kind` (e.g. "sign_in.failed") for `account` or `subject`, with request origin."""
+    ip_address, user_agent = None, ""
+    if request is not None:
+        ip_address = client_ip(request)
+        user_agent = request.META.get("HTTP_USER_AGENT", "")[:300]
+    if account is not None and getattr(account, "pk", None) is None:
+        account = None
+    if not subject and account is not None:
+        subject = account.email
+    return Event.objects.create(
+        kind=kind,
+        account=account,
+        subject=subject[:254],
+        ip_address=ip_address,
+        user_agent=user_agent,
+        data=data,
+    )

@@ -1,0 +1,56 @@
+"""The `vestibule` command: the project's commands, then any Django management command."""
+
+import os
+import sys
+
+COMMANDS = {
+    "demo": "migrate, load the demo registry and accounts, serve on 127.0.0.1:$PORT (development)",
+    "serve": "serve with gunicorn (production): --bind, --workers",
+    "migrate": "create or update the database tables",
+    "import-members": "import or update the member registry from a CSV file",
+    "send-mail": "send the outbox's e-mails, retrying with back-off (--once for one round)",
+    "purge-unactivated": "delete accounts left unactivated past the profile's delay",
+    "createsuperuser": "create a staff account for the admin console (/admin/)",
+    "check-profile": "validate a profile (VESTIBULE_PROFILE, or a name or path given)",
+}
+
+
+def usage() -> str:
+    width = max(len(name) for name in COMMANDS)
+    lines = [
+        "usage: vestibule COMMAND [options]",
+        "",
+        "Vestibule, the entrance to members-only sections. Commands:",
+        *(f"  {name.ljust(width)}  {text}" for name, text in COMMANDS.items()),
+        "",
+        "Any Django management command also works (vestibule help lists them).",
+        "Configuration comes from environment variables: see the README.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv if argv is None else argv)
+    if len(argv) < 2 or argv[1] in {"-h", "--help"}:
+        print(usage())
+        return 0
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "vestibule.settings")
+    from django.core.exceptions import ImproperlyConfigured
+    from django.core.management import execute_from_command_line
+
+    from vestibule.config import ProfileError
+
+    argv[1] = argv[1].replace("-", "_")
+    try:
+        import django
+
+        django.setup()
+        execute_from_command_line(argv)
+    except (ProfileError, ImproperlyConfigured) as error:
+        print(f"vestibule: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

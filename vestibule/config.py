@@ -1,0 +1,287 @@
+"""The active profile: one organisation's variant of Vestibule, read from TOML.
+
+A profile is validated once, at start-up, into frozen dataclasses; a wrong key or value
+stops start-up with one line naming the file, the key and what was expected.
+"""
+
+import dataclasses
+import functools
+import logging
+import re
+import tomllib
+import typing
+from pathlib import Path
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.utils.translation import get_language
+
+PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
+NIST_MIN_LENGTH = 15
+log = logging.getLogger(__name__)
+
+
+class ProfileError(Exception):
+    """A profile that cannot be used; the message is one line for the operator."""
+
+
+class Text(dict):
+    """A label in several languages: {"fr": "...", "en": "..."}."""
+
+    def __str__(self) -> str:
+        language = (get_language() or "fr")[:2]
+        return self.get(language) or self.get("fr") or next(iter(self.values()), "")
+
+
+@dataclasses.dataclass(frozen=True)
+class Support:
+    email: str
+    name: str = ""
+    phone: str = ""
+    extension: str = ""
+    url: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Organisation:
+    name: Text
+    support: Support
+    help: Text = dataclasses.field(default_factory=Text)
+
+
+@dataclasses.dataclass(frozen=True)
+class MemberKind:
+    key: str
+    label: Text
+    # A kind with a code pattern signs in with its code; one without signs in with its e-mail.
+    code_pattern: str = ""
+    code_label: Text = dataclasses.field(default_factory=Text)
+    code_example: str = ""
+    self_registration: bool = True
+
+    @functools.cached_property
+    def code_regex(self) -> re.Pattern[str] | None:
+        return re.compile(self.code_pattern) if self.code_pattern else None
+
+
+@dataclasses.dataclass(frozen=True)
+class PasswordPolicy:
+    min_length: int = NIST_MIN_LENGTH
+    max_length: int = 128
+
+
+@dataclasses.dataclass(frozen=True)
+class Lockout:
+    threshold: int = 5
+    # Minutes after which a locked account unlocks by itself; 0 keeps it locked until a reset.
+    cooloff_minutes: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class AddressBlock:
+    threshold: int = 30
+    window_minutes: int = 15
+    block_minutes: int = 15
+
+
+@dataclasses.dataclass(frozen=True)
+class Activation:
+    link_lifetime_hours: int = 48
+    purge_unactivated_after_days: int = 7
+
+
+@dataclasses.dataclass(frozen=True)
+class Sessions:
+    idle_minutes: int = 60
+    absolute_hours: int = 24
+
+
+@dataclasses.dataclass(frozen=True)
+class Registration:
+    # "registry": e-mail and code must match a member on file; "open": anyone with an e-mail.
+    mode: str = "open"
+    # Tell the owner of an already registered e-mail by mail instead of on the page.
+    notify_existing_by_email: bool = True
+    intro: Text = dataclasses.field(default_factory=Text)
+    # Seed 000's « Je suis un dentiste »: shown when some kinds join only by invitation.
+    member_checkbox: Text = dataclasses.field(default_factory=Text)
+    non_member_help: Text = dataclasses.field(default_factory=Text)
+
+
+@dataclasses.dataclass(frozen=True)
+class Flow:
+    stages: tuple[str, ...]
+    lifetime_minutes: int = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    name: str
+    organisation: Organisation
+    member_kinds: tuple[MemberKind, ...]
+    languages: tuple[str, ...] = ("fr", "en")
+    password: PasswordPolicy = PasswordPolicy()
+    lockout: Lockout = Lockout()
+    address_block: AddressBlock = AddressBlock()
+    activation: Activation = Activation()
+    sessions: Sessions = Sessions()
+    registration: Registration = Registration()
+    flows: dict[str, Flow] = dataclasses.field(default_factory=dict)
+    sign_in_help: Text = dataclasses.field(default_factory=Text)
+    source: str = ""
+
+    def kind(self, key: str) -> MemberKind | None:
+        return next((kind for kind in self.member_kinds if kind.key == key), None)
+
+    def kind_for_code(self, code: str) -> MemberKind | None:
+        """The member kind whose code format matches `code` (already normalised)."""
+        return next(
+            (k for k in self.member_kinds if k.code_regex and k.code_regex.fullmatch(code)), None
+        )
+
+    @property
+    def coded_kinds(self) -> tuple[MemberKind, ...]:
+        return tuple(kind for kind in self.member_kinds if kind.code_regex)
+
+
+def _describe(annotation: typing.Any) -> str:
+    if annotation is Text:
+        return 'a table of languages, e.g. {fr = "…", en = "…"}'
+    if dataclasses.is_dataclass(annotation):
+        return "a table"
+    origin = typing.get_origin(annotation)
+    if origin is tuple:
+        return f"a list of {_describe(typing.get_args(annotation)[0])}"
+    if origin is dict:
+        return "a table"
+    return {int: "an integer", str: "a string", bool: "true or false"}.get(annotation, "a value")
+
+
+def _convert(value: typing.Any, annotation: typing.Any, key: str, source: str) -> typing.Any:
+    def wrong() -> ProfileError:
+        return ProfileError(f"{source}: {key}: expected {_describe(annotation)}, got {value!r}")
+
+    if annotation is Text:
+        if not isinstance(value, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            raise wrong()
+        return Text(value)
+    if dataclasses.is_dataclass(annotation):
+        if not isinstance(value, dict):
+            raise wrong()
+        return _build(annotation, value, key, source)
+    origin = typing.get_origin(annotation)
+    if origin is tuple:
+        if not isinstance(value, list):
+            raise wrong()
+        item_type = typing.get_args(annotation)[0]
+        return tuple(_convert(v, item_type, f"{key}[{i}]", source) for i, v in enumerate(value))
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise wrong()
+        item_type = typing.get_args(annotation)[1]
+        return {k: _convert(v, item_type, f"{key}.{k}", source) for k, v in value.items()}
+    # bool is an int in Python: check it first so `true` is no integer and `1` no boolean.
+    if annotation is bool:
+        if not isinstance(value, bool):
+            raise wrong()
+        return value
+    if annotation in (int, str) and (isinstance(value, bool) or not isinstance(value, annotation)):
+        raise wrong()
+    return value
+
+
+def _build(cls: type, table: dict, prefix: str, source: str) -> typing.Any:
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.name != "source"}
+    for key in table:
+        if key not in fields:
+            where = f"{prefix}.{key}" if prefix else key
+            known = ", ".join(sorted(fields))
+            raise ProfileError(f"{source}: {where}: unknown key (expected one of: {known})")
+    values = {}
+    for name, field in fields.items():
+        where = f"{prefix}.{name}" if prefix else name
+        if name in table:
+            values[name] = _convert(table[name], hints[name], where, source)
+        elif field.default is dataclasses.MISSING and field.default_factory is dataclasses.MISSING:
+            raise ProfileError(f"{source}: {where}: missing (expected {_describe(hints[name])})")
+    return cls(**values)
+
+
+def _check(profile: Profile, source: str) -> None:
+    keys = [kind.key for kind in profile.member_kinds]
+    if not keys or len(set(keys)) != len(keys):
+        raise ProfileError(f"{source}: member_kinds: expected at least one kind, keys unique")
+    for i, kind in enumerate(profile.member_kinds):
+        try:
+            re.compile(kind.code_pattern)
+        except re.error as error:
+            raise ProfileError(
+                f"{source}: member_kinds[{i}].code_pattern: expected a regular expression ({error})"
+            ) from None
+    if not set(profile.languages) <= {"fr", "en"} or not profile.languages:
+        raise ProfileError(f"{source}: languages: expected a list drawn from 'fr' and 'en'")
+    policy = profile.password
+    if policy.min_length < 1 or policy.max_length < max(64, policy.min_length):
+        raise ProfileError(
+            f"{source}: password.max_length: expected at least 64 and at least min_length"
+        )
+    if profile.registration.mode not in {"open", "registry"}:
+        raise ProfileError(f"{source}: registration.mode: expected 'open' or 'registry'")
+    for name in ("threshold",):
+        if getattr(profile.lockout, name) < 1 or getattr(profile.address_block, name) < 1:
+            raise ProfileError(f"{source}: {name}: expected a positive integer")
+    for flow_name, flow in profile.flows.items():
+        if not flow.stages:
+            raise ProfileError(f"{source}: flows.{flow_name}.stages: expected at least one stage")
+
+
+def load_profile(name_or_path: str) -> Profile:
+    """Read and validate a built-in profile name or a TOML file path."""
+    path = Path(name_or_path)
+    if not name_or_path.endswith(".toml"):
+        path = PROFILES_DIR / f"{name_or_path}.toml"
+        if not path.exists():
+            built_in = ", ".join(sorted(p.stem for p in PROFILES_DIR.glob("*.toml")))
+            raise ProfileError(
+                f"VESTIBULE_PROFILE: unknown profile {name_or_path!r} "
+                f"(expected one of: {built_in}, or a path to a .toml file)"
+            )
+    source = str(path)
+    try:
+        table = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise ProfileError(f"{source}: cannot be read ({error.strerror})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ProfileError(f"{source}: not valid TOML ({error})") from None
+    table.setdefault("name", path.stem)
+    profile = dataclasses.replace(_build(Profile, table, "", source), source=source)
+    _check(profile, source)
+    if profile.password.min_length < NIST_MIN_LENGTH:
+        log.warning(
+            "%s: password.min_length is %d; NIST SP 800-63B rev. 4 asks for %d when a password "
+            "is used alone",
+            source,
+            profile.password.min_length,
+            NIST_MIN_LENGTH,
+        )
+    return profile
+
+
+@functools.cache
+def _cached(name_or_path: str) -> Profile:
+    return load_profile(name_or_path)
+
+
+def get_profile() -> Profile:
+    """The active profile (VESTIBULE_PROFILE), loaded once per process."""
+    return _cached(settings.VESTIBULE_PROFILE)
+
+
+@receiver(setting_changed)
+def _forget_profile(*, setting: str, **kwargs: typing.Any) -> None:
+    if setting == "VESTIBULE_PROFILE":
+        _cached.cache_clear()

@@ -1,0 +1,194 @@
+"""The stage engine: a flow is the ordered list of stages its profile names.
+
+A flow's state lives server-side in the session under "flow:<name>", as JSON: its id,
+the index of the current stage, an expiry and the stages' data. The browser only ever
+names the stage it answers (flow id and index, in hidden fields); an answer to any other
+stage is ignored, so a stage can be neither skipped nor replayed.
+"""
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+from django import forms
+from django.http import HttpRequest, HttpResponse
+
+from vestibule.config import Flow, get_profile
+
+STAGES: dict[str, type["Stage"]] = {}
+
+
+def stage(name: str) -> Callable[[type["Stage"]], type["Stage"]]:
+    """Register a stage class under the name profiles use."""
+
+    def register(cls: type["Stage"]) -> type["Stage"]:
+        cls.name = name
+        STAGES[name] = cls
+        return cls
+
+    return register
+
+
+class FlowExpired(Exception):
+    pass
+
+
+class Stage:
+    """One step of a flow: the form it shows, and what a valid answer does.
+
+    `submit` returns None to move on to the next stage (stage_ok), or a response to show
+    instead; it adds errors to the form to show it again (challenge_invalid).
+    A stage that e-mails a link sets `link_purpose`; opening the link calls `resume`.
+    """
+
+    name: ClassVar[str] = ""
+    template: ClassVar[str] = "flows/stage.html"
+    link_purpose: ClassVar[str] = ""
+    # A stage that waits for its e-mailed link takes no answer from the page.
+    accepts_post: ClassVar[bool] = True
+
+    def __init__(self, run: "FlowRun", arg: str) -> None:
+        self.run = run
+        self.arg = arg
+        self.request = run.request
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.run.data
+
+    def get_form(self, data: Any = None, files: Any = None) -> forms.Form | None:
+        return None
+
+    def context(self) -> dict[str, Any]:
+        return {}
+
+    def arrive(self) -> None:
+        """Called once, when the flow reaches this stage (e.g. to send its e-mail)."""
+
+    def submit(self, form: forms.Form | None) -> HttpResponse | None:
+        return None
+
+    def resume(self, payload: dict[str, Any]) -> HttpResponse | None:
+        """The link this stage sent was opened; `payload` is what the stage stored in it."""
+        return None
+
+
+class FlowRun:
+    """The running flow `name` of one browser session."""
+
+    def __init__(self, request: HttpRequest, name: str, state: dict[str, Any]) -> None:
+        self.request = request
+        self.name = name
+        self.state = state
+
+    @staticmethod
+    def session_key(name: str) -> str:
+        return f"flow:{name}"
+
+    @classmethod
+    def definition(cls, name: str) -> Flow | None:
+        return get_profile().flows.get(name)
+
+    @classmethod
+    def start(cls, request: HttpRequest, name: str) -> "FlowRun":
+        flow = cls.definition(name)
+        assert flow is not None
+        state = {
+            "id": secrets.token_urlsafe(12),
+            "index": 0,
+            "expires": time.time() + flow.lifetime_minutes * 60,
+            "data": {},
+        }
+        run = cls(request, name, state)
+        run.save()
+        return run
+
+    @classmethod
+    def load(cls, request: HttpRequest, name: str) -> "FlowRun | None":
+        """The flow in progress, or None; raises FlowExpired when it outlived its lifetime."""
+        state = request.session.get(cls.session_key(name))
+        if not state:
+            return None
+        if state["expires"] < time.time():
+            del request.session[cls.session_key(name)]
+            raise FlowExpired
+        return cls(request, name, state)
+
+    @classmethod
+    def from_payload(cls, request: HttpRequest, name: str, payload: dict[str, Any]) -> "FlowRun":
+        """Resume a flow from the state an e-mailed link carried, in this browser."""
+        flow = cls.definition(name)
+        assert flow is not None
+        state = {
+            "id": secrets.token_urlsafe(12),
+            "index": payload["index"],
+            "expires": time.time() + flow.lifetime_minutes * 60,
+            "data": payload["data"],
+        }
+        run = cls(request, name, state)
+        run.save()
+        return run
+
+    @property
+    def stage_names(self) -> tuple[str, ...]:
+        flow = self.definition(self.name)
+        return flow.stages if flow else ()
+
+    @property
+    def id(self) -> str:
+        return self.state["id"]
+
+    @property
+    def index(self) -> int:
+        return self.state["index"]
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.state["data"]
+
+    @property
+    def finished(self) -> bool:
+        return self.index >= len(self.stage_names)
+
+    def stage_at(self, index: int) -> Stage:
+        name, _, arg = self.stage_names[index].partition(":")
+        return STAGES[name](self, arg)
+
+    @property
+    def stage(self) -> Stage:
+        return self.stage_at(self.index)
+
+    def payload(self) -> dict[str, Any]:
+        """What a link stage stores: the state to resume at the current stage."""
+        return {"index": self.index, "data": dict(self.data)}
+
+    def advance(self) -> None:
+        self.state["index"] += 1
+        self.save()
+
+    def save(self) -> None:
+        self.request.session[self.session_key(self.name)] = self.state
+        self.request.session.modified = True
+
+    def end(self) -> None:
+        self.request.session.pop(self.session_key(self.name), None)
+
+
+def stage_names_check(flows: dict[str, Flow]) -> list[str]:
+    """Stage names a profile uses that no module registers."""
+    unknown = []
+    for flow_name, flow in flows.items():
+        for entry in flow.stages:
+            if entry.partition(":")[0] not in STAGES:
+                unknown.append(f"flows.{flow_name}.stages: unknown stage {entry!r}")
+    return unknown
+
+
+def link_purpose(flow: Flow) -> str:
+    """The purpose of the link the flow e-mails ("" if none): its resume URL accepts only that."""
+    for entry in flow.stages:
+        purpose = STAGES[entry.partition(":")[0]].link_purpose
+        if purpose:
+            return purpose
+    return ""

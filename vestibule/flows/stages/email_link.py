@@ -1,0 +1,42 @@
+"""email_link: e-mails a password-reset link; opening it, in any browser, resumes the flow."""
+
+from datetime import timedelta
+from typing import Any
+
+from django.http import HttpResponse
+from django.urls import reverse
+
+from vestibule.accounts.models import Account, Confirmation
+from vestibule.accounts.services import link_send
+from vestibule.audit.services import event_record
+from vestibule.flows.engine import Stage, stage
+from vestibule.flows.throttles import link_allowed
+
+LIFETIME = timedelta(hours=1)
+
+
+@stage("email_link")
+class EmailLink(Stage):
+    template = "flows/email_link.html"
+    link_purpose = Confirmation.Purpose.RECOVERY
+    accepts_post = False
+
+    def arrive(self) -> None:
+        account = Account.objects.filter(pk=self.data.get("account_id")).first()
+        if account is None or not account.is_active or not link_allowed(account.pk):
+            # Nothing is sent, and nothing on the page says so.
+            return
+        path = reverse("flows:resume", args=[self.run.name, "KEY"]).replace("KEY", "{key}")
+        link_send(
+            account=account,
+            purpose=Confirmation.Purpose.RECOVERY,
+            template="password_reset",
+            path=path,
+            lifetime=LIFETIME,
+            payload=self.run.payload(),
+        )
+        event_record("recovery.link_sent", request=self.request, account=account)
+
+    def resume(self, payload: dict[str, Any]) -> HttpResponse | None:
+        self.data["link_verified"] = True
+        return None

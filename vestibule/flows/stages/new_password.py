@@ -1,0 +1,42 @@
+"""new_password: the new password twice; only reachable after the e-mailed link was opened."""
+
+from typing import Any
+
+from django import forms
+from django.http import HttpResponse
+from django.utils.translation import gettext_lazy as _
+
+from vestibule.accounts.forms import NewPasswordForm
+from vestibule.accounts.models import Account
+from vestibule.accounts.services import account_set_password
+from vestibule.flows.engine import Stage, stage
+
+
+@stage("new_password")
+class NewPassword(Stage):
+    def account(self) -> Account | None:
+        if not self.data.get("link_verified"):
+            return None
+        return Account.objects.filter(pk=self.data.get("account_id")).first()
+
+    def get_form(self, data: Any = None, files: Any = None) -> forms.Form:
+        form = NewPasswordForm(data, account=self.account())
+        form.fields["password"].label = _("New password")
+        form.fields["password_confirm"].label = _("Confirm the new password")
+        return form
+
+    def context(self) -> dict[str, Any]:
+        return {"title": _("Reset your password"), "submit_label": _("Save")}
+
+    def submit(self, form: forms.Form | None) -> HttpResponse | None:
+        account = self.account()
+        if account is None:  # unreachable by construction; refuse rather than trust
+            form.add_error(None, _("This request is no longer valid. Start again."))
+            return None
+        account_set_password(
+            account=account,
+            password=form.cleaned_data["password"],
+            event="password.reset",
+            request=self.request,
+        )
+        return None

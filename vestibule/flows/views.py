@@ -1,0 +1,163 @@
+"""One view serves every flow: /flow/<name>/ shows the current stage and takes its answer."""
+
+import time
+
+from django import forms
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods
+
+from vestibule.accounts.models import Account
+from vestibule.accounts.selectors import account_by_identifier
+from vestibule.accounts.services import ConfirmationInvalid, activation_send, link_consume
+from vestibule.flows import stages  # noqa: F401  (registers every stage)
+from vestibule.flows.engine import FlowExpired, FlowRun, link_purpose
+from vestibule.flows.throttles import link_allowed, resend_allowed
+
+DONE_TEMPLATES = {"recovery": "flows/recovery_done.html"}
+# How long a second submission of the same step waits for the first to finish.
+DOUBLE_SUBMIT_WAIT = 5.0
+
+
+def _flow_url(name: str) -> str:
+    return reverse("flows:flow", args=[name])
+
+
+def _run(request: HttpRequest, name: str) -> FlowRun:
+    if FlowRun.definition(name) is None:
+        raise Http404
+    try:
+        run = FlowRun.load(request, name)
+    except FlowExpired:
+        messages.warning(request, _("This request has expired. Please start again."))
+        run = None
+    return run or FlowRun.start(request, name)
+
+
+def flow_start(request: HttpRequest, name: str) -> HttpResponse:
+    """A fresh start of flow `name`, forgetting any run in progress."""
+    if FlowRun.definition(name) is None:
+        raise Http404
+    FlowRun.start(request, name)
+    return HttpResponseRedirect(_flow_url(name))
+
+
+def _render(request: HttpRequest, run: FlowRun, form: object) -> HttpResponse:
+    current = run.stage
+    context = {
+        "flow": run,
+        "stage": current,
+        "form": form,
+        "step": run.index + 1,
+        "steps": len(run.stage_names),
+        **current.context(),
+    }
+    return render(request, current.template, context)
+
+
+@require_http_methods(["GET", "POST"])
+def flow_view(request: HttpRequest, name: str) -> HttpResponse:
+    run = _run(request, name)
+    if run.finished:
+        return render(request, DONE_TEMPLATES.get(name, "flows/done.html"), {"flow": run})
+    current = run.stage
+    if request.method == "GET":
+        return _render(request, run, current.get_form())
+
+    answered = (request.POST.get("flow_id"), request.POST.get("stage_index"))
+    if answered != (run.id, str(run.index)) or not current.accepts_post:
+        # An answer to a step already passed (back button, second tab, replay): show the
+        # step the flow is really at.
+        return HttpResponseRedirect(_flow_url(name))
+    lock = f"flow-lock:{run.id}:{run.index}"
+    if not cache.add(lock, 1, timeout=30):
+        # A double click: let the first submission finish, then show where it led.
+        deadline = time.monotonic() + DOUBLE_SUBMIT_WAIT
+        while cache.get(lock) == 1 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return HttpResponseRedirect(_flow_url(name))
+    try:
+        form = current.get_form(request.POST, request.FILES)
+        if form is not None and not form.is_valid():
+            return _render(request, run, form)
+        response = current.submit(form)
+        if response is not None:
+            return response
+        if form is not None and form.errors:
+            return _render(request, run, form)
+        run.advance()
+        if not run.finished:
+            run.stage.arrive()
+        return HttpResponseRedirect(_flow_url(name))
+    finally:
+        cache.set(lock, 2, timeout=30)
+
+
+def flow_resume(request: HttpRequest, name: str, key: str) -> HttpResponse:
+    """An e-mailed link: used once, its flow carried into this browser, its key off the URL."""
+    flow = FlowRun.definition(name)
+    if flow is None:
+        raise Http404
+    purpose = link_purpose(flow)
+    if not purpose:
+        raise Http404
+    try:
+        confirmation = link_consume(key=key, purpose=purpose)
+    except ConfirmationInvalid as invalid:
+        return render(
+            request,
+            "flows/link_invalid.html",
+            {"flow_name": name, "reason": invalid.reason},
+            status=410 if invalid.reason in {"used", "expired"} else 404,
+        )
+    run = FlowRun.from_payload(request, name, confirmation.payload)
+    response = run.stage.resume(confirmation.payload)
+    if response is not None:
+        return response
+    run.advance()
+    if not run.finished:
+        run.stage.arrive()
+    return HttpResponseRedirect(_flow_url(name))
+
+
+class ActivationResendForm(forms.Form):
+    identifier = forms.CharField(label=gettext_lazy("E-mail or identifier"), max_length=254)
+
+
+def activation_resend(request: HttpRequest) -> HttpResponse:
+    """« Renvoyer le courriel d'activation »: the same answer whether or not an account waits."""
+    flow = FlowRun.definition("registration")
+    if flow is None:
+        raise Http404
+    form = ActivationResendForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if resend_allowed(request):
+            account = account_by_identifier(form.cleaned_data["identifier"])
+            if account and account.status == Account.Status.PENDING and link_allowed(account.pk):
+                index = next(
+                    i for i, entry in enumerate(flow.stages) if entry.startswith("activation_link")
+                )
+                activation_send(
+                    account=account,
+                    flow_path=reverse("flows:resume", args=["registration", "KEY"]).replace(
+                        "KEY", "{key}"
+                    ),
+                    payload={
+                        "index": index,
+                        "data": {"account_id": account.pk, "email": account.email},
+                    },
+                )
+        messages.success(
+            request,
+            _(
+                "If an account waiting for activation matches, a new activation e-mail has been "
+                "sent. Check your spam folder too."
+            ),
+        )
+        return HttpResponseRedirect(reverse("flows:activation_resend"))
+    return render(request, "flows/activation_resend.html", {"form": form})

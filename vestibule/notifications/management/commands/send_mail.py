@@ -1,0 +1,43 @@
+import time
+from argparse import ArgumentParser
+
+from django.core.management.base import BaseCommand
+from django.db import DatabaseError, connections
+
+from vestibule.accounts.services import account_purge_unactivated
+from vestibule.notifications.services import messages_send
+
+PURGE_EVERY = 3600  # seconds
+
+
+class Command(BaseCommand):
+    help = (
+        "Send the e-mails waiting in the outbox, retrying with back-off; also purges "
+        "unactivated accounts once an hour. Runs until stopped, or once with --once."
+    )
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--once", action="store_true", help="one round, then exit")
+        parser.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
+
+    def handle(self, *args, once: bool, interval: float, **options) -> None:
+        last_purge = 0.0
+        while True:
+            try:
+                sent, failed = messages_send()
+                if sent or failed:
+                    self.stdout.write(f"sent {sent}, failed {failed}")
+                if time.monotonic() - last_purge >= PURGE_EVERY:
+                    purged = account_purge_unactivated()
+                    last_purge = time.monotonic()
+                    if purged:
+                        self.stdout.write(f"purged {purged} unactivated account(s)")
+            except DatabaseError as error:
+                # The database restarted or is unreachable: drop the connection and retry.
+                self.stderr.write(f"database unavailable: {error}")
+                connections.close_all()
+                if once:
+                    raise
+            if once:
+                return
+            time.sleep(interval)

@@ -1,0 +1,132 @@
+"""The outbox: e-mails are written in the caller's transaction and sent after commit.
+
+States READY → SENDING → SENT, or back to READY with a back-off, then FAILED after
+MAX_ATTEMPTS. A sender that dies mid-send leaves SENDING; such a message is claimed
+again after CLAIM_TIMEOUT. Several senders may run: claims use SKIP LOCKED.
+"""
+
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+
+from vestibule.config import get_profile
+from vestibule.notifications.models import Message
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 12
+CLAIM_TIMEOUT = timedelta(minutes=10)
+
+
+def backoff(attempts: int) -> timedelta:
+    """30 s, 1 min, 2 min… capped at one hour."""
+    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
+
+
+def message_enqueue(
+    *, template: str, to: str, language: str, context: dict[str, Any], send_now: bool = True
+) -> Message:
+    """Render `template` in `language` and put it in the outbox.
+
+    Templates: notifications/<template>.subject.txt, .txt and .html. Call inside the
+    transaction of the change the e-mail reports, so both commit or neither does.
+    """
+    with translation.override(language):
+        context = {"profile": get_profile(), "base_url": settings.VESTIBULE_BASE_URL, **context}
+        subject = render_to_string(f"notifications/{template}.subject.txt", context)
+        message = Message.objects.create(
+            template=template,
+            to=to,
+            subject=" ".join(subject.split()),
+            text_body=render_to_string(f"notifications/{template}.txt", context),
+            html_body=render_to_string(f"notifications/{template}.html", context),
+            language=language,
+        )
+    if send_now:
+        transaction.on_commit(lambda: messages_send(ids=[message.pk]))
+    return message
+
+
+def _claim(ids: Iterable[int] | None, limit: int) -> list[Message]:
+    now = timezone.now()
+    due = Q(state=Message.State.READY, next_attempt_at__lte=now) | Q(
+        state=Message.State.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
+    )
+    with transaction.atomic():
+        query = Message.objects.select_for_update(skip_locked=True).filter(due)
+        if ids is not None:
+            query = query.filter(pk__in=list(ids))
+        claimed = list(query.order_by("next_attempt_at", "id")[:limit])
+        Message.objects.filter(pk__in=[m.pk for m in claimed]).update(
+            state=Message.State.SENDING, claimed_at=now
+        )
+    return claimed
+
+
+def _deliver(message: Message, connection: Any) -> None:
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.text_body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[message.to],
+        connection=connection,
+    )
+    if message.html_body:
+        email.attach_alternative(message.html_body, "text/html")
+    email.send()
+
+
+def _postpone(message: Message, error: Exception) -> None:
+    attempts = message.attempts + 1
+    state = Message.State.FAILED if attempts >= MAX_ATTEMPTS else Message.State.READY
+    Message.objects.filter(pk=message.pk).update(
+        state=state,
+        attempts=attempts,
+        next_attempt_at=timezone.now() + backoff(attempts),
+        claimed_at=None,
+        last_error=f"{type(error).__name__}: {error}"[:2000],
+    )
+    log.warning("mail to %s not sent (attempt %d): %s", message.to, attempts, error)
+
+
+def messages_send(*, ids: Iterable[int] | None = None, limit: int = 100) -> tuple[int, int]:
+    """Send due messages (or only `ids`); return (sent, failed). Never raises on SMTP errors."""
+    claimed = _claim(ids, limit)
+    if not claimed:
+        return 0, 0
+    sent = failed = 0
+    connection = get_connection(fail_silently=False)
+    try:
+        for position, message in enumerate(claimed):
+            try:
+                _deliver(message, connection)
+            except Exception as error:  # any SMTP or network failure: keep it for later
+                failed += 1
+                _postpone(message, error)
+                # The server refused or is unreachable: the rest waits for the next round
+                # instead of each waiting for its own time-out.
+                rest = [m.pk for m in claimed[position + 1 :]]
+                Message.objects.filter(pk__in=rest).update(
+                    state=Message.State.READY, claimed_at=None
+                )
+                break
+            sent += 1
+            Message.objects.filter(pk=message.pk).update(
+                state=Message.State.SENT,
+                attempts=message.attempts + 1,
+                sent_at=timezone.now(),
+                last_error="",
+            )
+    finally:
+        try:
+            connection.close()
+        except Exception:  # closing a dead connection must not hide the result
+            log.debug("closing the mail connection failed", exc_info=True)
+    return sent, failed

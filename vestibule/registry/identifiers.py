@@ -1,0 +1,34 @@
+"""What a typed identifier is: an e-mail address, a member code of some kind, or nothing."""
+
+import dataclasses
+import re
+
+from vestibule.config import MemberKind, Profile
+
+_SPACES = re.compile(r"\s+")
+
+
+@dataclasses.dataclass(frozen=True)
+class Identifier:
+    email: str = ""
+    code: str = ""
+    kind: MemberKind | None = None
+
+
+def normalise_code(raw: str) -> str:
+    """Seed 002 codes are typed with spaces and either case: " r 12345 " is R12345."""
+    return _SPACES.sub("", raw).upper()
+
+
+def normalise_email(raw: str) -> str:
+    return raw.strip().lower()
+
+
+def identifier_parse(raw: str, profile: Profile) -> Identifier:
+    """An e-mail when it has an @, else a code matching one of the profile's kinds."""
+    raw = raw.strip()
+    if "@" in raw:
+        return Identifier(email=normalise_email(raw))
+    code = normalise_code(raw)
+    kind = profile.kind_for_code(code)
+    return Identifier(code=code, kind=kind) if kind else Identifier()

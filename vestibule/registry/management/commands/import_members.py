@@ -1,0 +1,33 @@
+from argparse import ArgumentParser
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+
+from vestibule.audit.services import event_record
+from vestibule.config import get_profile
+from vestibule.registry.services import member_import
+
+
+class Command(BaseCommand):
+    help = "Import or update the member registry from a CSV file (upsert by code)."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("file", type=Path, help="CSV with a header row; see the README")
+
+    def handle(self, *args, file: Path, **options) -> None:
+        try:
+            handle = file.open(encoding="utf-8-sig", newline="")
+        except OSError as error:
+            raise CommandError(f"{file}: {error.strerror}") from None
+        with handle:
+            report = member_import(rows=handle, profile=get_profile())
+        event_record(
+            "registry.imported",
+            subject=str(file),
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+            rejected=len(report.rejected),
+        )
+        for line in report.lines():
+            self.stdout.write(line)

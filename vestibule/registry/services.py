@@ -1,0 +1,136 @@
+"""Importing the member roster from CSV, and the registry rules the import applies.
+
+Columns (header row required): kind, code, email, first_name, last_name, region, active.
+"""
+
+import csv
+import dataclasses
+from collections.abc import Iterable
+from typing import TextIO
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import transaction
+
+from vestibule.config import Profile
+from vestibule.registry.identifiers import normalise_code, normalise_email
+from vestibule.registry.models import Member
+
+COLUMNS = ("kind", "code", "email", "first_name", "last_name", "region", "active")
+REQUIRED = ("kind", "code", "email")
+FIELDS = ("kind", "email", "first_name", "last_name", "region", "active")
+TRUE = {"1", "true", "yes", "oui", "y", "o", ""}
+FALSE = {"0", "false", "no", "non", "n"}
+BATCH = 2000
+
+
+@dataclasses.dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[tuple[int, str]] = dataclasses.field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"line {line}: rejected: {reason}" for line, reason in self.rejected]
+        out.append(
+            f"created {self.created}, updated {self.updated}, "
+            f"unchanged {self.unchanged}, rejected {len(self.rejected)}"
+        )
+        return out
+
+
+def _clean_row(row: dict[str, str], profile: Profile) -> Member:
+    """A Member (unsaved) from one CSV row, or ValueError naming what is wrong."""
+    values = {column: (row.get(column) or "").strip() for column in COLUMNS}
+    for column in REQUIRED:
+        if not values[column]:
+            raise ValueError(f"{column} is empty")
+    kind = profile.kind(values["kind"])
+    if kind is None:
+        known = ", ".join(k.key for k in profile.member_kinds)
+        raise ValueError(f"unknown kind {values['kind']!r} (expected one of: {known})")
+    code = normalise_code(values["code"])
+    if kind.code_regex and not kind.code_regex.fullmatch(code):
+        raise ValueError(f"code {code!r} does not match the format of kind {kind.key!r}")
+    email = normalise_email(values["email"])
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValueError(f"e-mail {values['email']!r} is not a valid address") from None
+    active = values["active"].lower()
+    if active not in TRUE | FALSE:
+        raise ValueError(f"active {values['active']!r} is not yes/no")
+    return Member(
+        kind=kind.key,
+        code=code,
+        email=email,
+        first_name=values["first_name"],
+        last_name=values["last_name"],
+        region=values["region"],
+        active=active in TRUE,
+    )
+
+
+def member_import(*, rows: TextIO, profile: Profile) -> ImportReport:
+    """Upsert members by code. Idempotent; bad rows are reported and skipped, never half-written.
+
+    Every row is checked first (format, kind, e-mail unique across the file and the
+    registry); then the accepted rows are written in one transaction, in batches.
+    """
+    report = ImportReport()
+    reader = csv.DictReader(rows)
+    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+    if missing:
+        report.rejected.append((1, f"header lacks column(s): {', '.join(missing)}"))
+        return report
+
+    existing = {m.code: m for m in Member.objects.all()}
+    owner_of_email = {m.email.lower(): m.code for m in existing.values()}
+    seen_codes: dict[str, int] = {}
+    to_create: list[Member] = []
+    to_update: list[Member] = []
+    for line, row in enumerate(reader, start=2):
+        try:
+            member = _clean_row(row, profile)
+        except ValueError as error:
+            report.rejected.append((line, str(error)))
+            continue
+        if member.code in seen_codes:
+            report.rejected.append(
+                (line, f"code {member.code} repeats line {seen_codes[member.code]}")
+            )
+            continue
+        owner = owner_of_email.get(member.email)
+        if owner is not None and owner != member.code:
+            report.rejected.append(
+                (line, f"e-mail {member.email} already belongs to member {owner}")
+            )
+            continue
+        seen_codes[member.code] = line
+        current = existing.get(member.code)
+        if current is None:
+            to_create.append(member)
+        elif all(getattr(current, f) == getattr(member, f) for f in FIELDS):
+            report.unchanged += 1
+            continue
+        else:
+            old_email = current.email.lower()
+            if owner_of_email.get(old_email) == current.code:
+                del owner_of_email[old_email]
+            for field in FIELDS:
+                setattr(current, field, getattr(member, field))
+            to_update.append(current)
+        owner_of_email[member.email] = member.code
+
+    _write(to_create, to_update)
+    report.created, report.updated = len(to_create), len(to_update)
+    report.rejected.sort()
+    return report
+
+
+@transaction.atomic
+def _write(to_create: Iterable[Member], to_update: list[Member]) -> None:
+    # Updates first: an e-mail moved from one member to another is freed before it is taken.
+    Member.objects.bulk_update(to_update, list(FIELDS), batch_size=BATCH)
+    Member.objects.bulk_create(list(to_create), batch_size=BATCH)

@@ -1,0 +1,56 @@
+"""Counters on the Django cache, shared by every web node when the cache is Redis.
+
+A rate is written as data, as django-allauth does: `Rate(limit=5, period=300)`.
+"""
+
+import dataclasses
+import hashlib
+import time
+
+from django.core.cache import cache
+
+
+@dataclasses.dataclass(frozen=True)
+class Rate:
+    limit: int
+    period: int  # seconds
+
+
+def _key(scope: str, subject: str) -> str:
+    # Hash the subject: identifiers typed by strangers never become raw cache keys.
+    digest = hashlib.sha256(subject.encode()).hexdigest()[:32]
+    return f"throttle:{scope}:{digest}"
+
+
+def hit(scope: str, subject: str, rate: Rate) -> int:
+    """Count one event for `subject` in the current window; return the count."""
+    key = _key(scope, subject)
+    cache.add(key, 0, timeout=rate.period)
+    try:
+        return cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.add(key, 1, timeout=rate.period)
+        return 1
+
+
+def count(scope: str, subject: str) -> int:
+    return int(cache.get(_key(scope, subject), 0))
+
+
+def clear(scope: str, subject: str) -> None:
+    cache.delete(_key(scope, subject))
+
+
+def exceeded(scope: str, subject: str, rate: Rate) -> bool:
+    return count(scope, subject) >= rate.limit
+
+
+def block(scope: str, subject: str, seconds: int) -> None:
+    """Mark `subject` blocked until now + seconds."""
+    cache.set(_key(f"{scope}:until", subject), time.time() + seconds, timeout=seconds)
+
+
+def blocked_for(scope: str, subject: str) -> int:
+    """Seconds left on a block of `subject`, 0 when not blocked."""
+    until = cache.get(_key(f"{scope}:until", subject))
+    return max(0, int(until - time.time())) if until else 0

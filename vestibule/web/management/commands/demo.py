@@ -1,0 +1,90 @@
+import csv
+import os
+from argparse import ArgumentParser
+
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from vestibule.accounts.models import Account
+from vestibule.config import PROFILES_DIR, get_profile
+from vestibule.registry.models import Member
+from vestibule.registry.services import member_import
+
+DEMO_PASSWORD = "demo-vestibule-2026"
+
+
+class Command(BaseCommand):
+    help = "Development demo: migrate, load the profile's demo members and accounts, serve."
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        parser.add_argument("--port", default=os.environ.get("PORT", "8000"))
+        parser.add_argument("--no-serve", action="store_true", help="set up only")
+
+    def handle(self, *args, port: str, no_serve: bool, **options) -> None:
+        if settings.PRODUCTION:
+            raise CommandError("demo is for development; VESTIBULE_ENV is production")
+        call_command("migrate", interactive=False, verbosity=0)
+        profile = get_profile()
+        members_file = PROFILES_DIR / "demo" / f"{profile.name}.members.csv"
+        if members_file.exists():
+            with members_file.open(encoding="utf-8", newline="") as rows:
+                report = member_import(rows=rows, profile=profile)
+            self.stdout.write(f"Demo registry: {report.lines()[-1]}")
+        accounts = self._accounts(profile.name)
+        self._banner(profile, accounts, port)
+        if not no_serve:
+            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+
+    @transaction.atomic
+    def _accounts(self, profile_name: str) -> list[Account]:
+        accounts_file = PROFILES_DIR / "demo" / f"{profile_name}.accounts.csv"
+        if not accounts_file.exists():
+            return []
+        accounts = []
+        with accounts_file.open(encoding="utf-8", newline="") as rows:
+            for row in csv.DictReader(rows):
+                account = Account.objects.filter(email__iexact=row["email"]).first()
+                if account is None:
+                    account = Account(
+                        email=row["email"],
+                        code=row["code"] or None,
+                        kind=row["kind"],
+                        first_name=row["first_name"],
+                        last_name=row["last_name"],
+                        member=Member.objects.filter(code=row["code"]).first()
+                        if row["code"]
+                        else None,
+                        status=Account.Status.ACTIVE,
+                        activated_at=timezone.now(),
+                    )
+                    account.set_password(DEMO_PASSWORD)
+                    account.save()
+                accounts.append(account)
+        return accounts
+
+    def _banner(self, profile, accounts: list[Account], port: str) -> None:
+        url = f"http://127.0.0.1:{port}"
+        free = Member.objects.filter(account__isnull=True, active=True)[:3]
+        lines = [
+            "",
+            f"Vestibule demo — profile '{profile.name}' ({profile.organisation.name})",
+            f"  Portal:        {url}/",
+            f"  E-mails sent:  {url}/dev/mail/  (and printed on this console)",
+        ]
+        for account in accounts:
+            lines.append(f"  Sign in as:    {account.identifier}  /  {DEMO_PASSWORD}")
+        for member in free:
+            lines.append(
+                f"  Sign up as:    e-mail {member.email}  with code {member.code} ({member.kind})"
+            )
+        if "registration" in profile.flows and profile.registration.mode == "open":
+            lines.append("  Sign up as:    any e-mail address (open registration)")
+        lines.append(
+            "  Other profiles: VESTIBULE_PROFILE=physicians make demo "
+            "(default, dentists, extranet, physicians, community, telehealth)"
+        )
+        lines.append("")
+        self.stdout.write("\n".join(lines))

@@ -1,0 +1,49 @@
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.utils import translation
+
+from vestibule.config import get_profile
+
+
+def request_language(request: HttpRequest) -> str:
+    """The visitor's choice (cookie), else the account's, else the profile's first language.
+
+    Browsers' Accept-Language is not consulted: French is the default of every profile
+    that lists it first, as the organisations we serve require.
+    """
+    languages = get_profile().languages
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    if chosen in languages:
+        return chosen
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated and user.language in languages:
+        return user.language
+    return languages[0]
+
+
+class LanguageMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        language = request_language(request)
+        translation.activate(language)
+        request.LANGUAGE_CODE = language
+        response = self.get_response(request)
+        response.headers.setdefault("Content-Language", language)
+        response.headers.setdefault("Vary", "Cookie")
+        return response
+
+
+class NoStoreMiddleware:
+    """Pages are personal or carry forms: no cache keeps them, the back button shows nothing."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,90 @@
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_POST
+from django.views.i18n import set_language
+
+from vestibule.accounts.redirects import safe_next
+from vestibule.config import get_profile
+from vestibule.notifications.models import Message
+from vestibule.web.context_processors import CONSENT_COOKIE
+
+
+def landing(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return HttpResponseRedirect("/portal/")
+    return render(request, "web/landing.html")
+
+
+@login_required
+def portal_home(request: HttpRequest) -> HttpResponse:
+    account = request.user
+    kind = get_profile().kind(account.kind)
+    return render(request, "web/portal_home.html", {"account": account, "kind": kind})
+
+
+def help_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/help.html")
+
+
+def privacy(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/privacy.html")
+
+
+@require_POST
+def language_switch(request: HttpRequest) -> HttpResponse:
+    """Django's set_language (cookie, safe `next`), plus the choice kept on the account."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in get_profile().languages:
+        request.user.language = language
+        request.user.save(update_fields=["language"])
+    return response
+
+
+@require_POST
+def cookie_notice_accept(request: HttpRequest) -> HttpResponse:
+    response = HttpResponseRedirect(safe_next(request))
+    response.set_cookie(
+        CONSENT_COOKIE,
+        "accepted",
+        max_age=365 * 24 * 3600,
+        secure=settings.PRODUCTION,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
+
+
+def _development_only() -> None:
+    if settings.PRODUCTION:
+        raise Http404
+
+
+def dev_mail_list(request: HttpRequest) -> HttpResponse:
+    """Development only: the e-mails the portal wrote, newest first."""
+    _development_only()
+    return render(request, "web/dev_mail_list.html", {"messages": Message.objects.all()[:100]})
+
+
+def dev_mail_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _development_only()
+    message = get_object_or_404(Message, pk=pk)
+    return render(request, "web/dev_mail_detail.html", {"mail": message})
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "web/error.html", {"status": 404}, status=404)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/error.html", {"status": 500}, status=500)
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "web/error.html", {"status": 403}, status=403)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    return render(request, "web/error.html", {"status": 403, "csrf": True}, status=403)
