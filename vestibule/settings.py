@@ -147,9 +147,9 @@ else:
 
 AUTH_USER_MODEL = "accounts.Account"
 AUTHENTICATION_BACKENDS = ["vestibule.accounts.backends.IdentifierBackend"]
+# Ours verifies every argon2 hash (parameters live in the hash) and upgrades old ones.
 PASSWORD_HASHERS = [
     "vestibule.accounts.hashers.VestibuleArgon2Hasher",
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 # The profile sets lengths; these validators read it (vestibule.accounts.password_policy).
@@ -214,7 +214,9 @@ TIME_ZONE = env("TIME_ZONE", "America/Montreal")
 USE_TZ = True
 
 STATIC_URL = "/static/"
-STATIC_ROOT = VAR_DIR / "static"
+# Static files are served by WhiteNoise from the package (finders); set STATIC_ROOT to serve
+# them from a `vestibule collectstatic` copy instead.
+STATIC_ROOT = env("STATIC_ROOT") or None
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from vestibule.accounts.lockout import account_unlock
 from vestibule.accounts.models import Account
 
 
@@ -31,5 +32,12 @@ class AccountAdmin(admin.ModelAdmin):
         (_("Password hash"), {"fields": ("password",)}),
     )
 
+    actions = ["unlock"]
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.action(description=_("Unlock the selected accounts"))
+    def unlock(self, request, queryset) -> None:
+        for account in queryset.exclude(locked_at__isnull=True):
+            account_unlock(account=account, request=request, by=request.user.email)

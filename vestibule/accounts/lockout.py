@@ -67,11 +67,14 @@ def account_unlock(
     event: str = "account.unlocked",
     request: HttpRequest | None = None,
     **data: object,
-) -> None:
-    Account.objects.filter(pk=account.pk).update(locked_at=None)
+) -> bool:
+    """Unlock `account` if it is locked (audited); False when it was not locked."""
+    unlocked = Account.objects.filter(pk=account.pk, locked_at__isnull=False).update(locked_at=None)
     account.locked_at = None
     failures_forget(account)
-    event_record(event, request=request, account=account, **data)
+    if unlocked:
+        event_record(event, request=request, account=account, **data)
+    return bool(unlocked)
 
 
 @transaction.atomic

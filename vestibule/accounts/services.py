@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from vestibule.accounts.lockout import account_unlock, failures_forget
+from vestibule.accounts.lockout import account_unlock
 from vestibule.accounts.models import Account, Confirmation
 from vestibule.accounts.tokens import key_digest, key_new
 from vestibule.audit.services import event_record
@@ -226,9 +226,7 @@ def account_set_password(
 
     Other sessions end by themselves: Django ties each session to the password hash.
     """
-    if account.locked_at is not None:
-        account_unlock(account=account, event="account.unlocked_by_password", request=request)
-    failures_forget(account)
+    account_unlock(account=account, event="account.unlocked_by_password", request=request)
     account.set_password(password)
     account.save(update_fields=["password"])
     Confirmation.objects.filter(account=account, used_at__isnull=True).update(

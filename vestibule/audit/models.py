@@ -16,7 +16,7 @@ class Event(models.Model):
         related_name="+",
     )
     # What the actor typed or who was concerned, kept even when the account is deleted.
-    subject = models.CharField(_("subject"), max_length=254, blank=True)
+    subject = models.CharField(_("concerning"), max_length=254, blank=True)
     ip_address = models.GenericIPAddressField(_("client address"), null=True, blank=True)
     user_agent = models.CharField(_("user agent"), max_length=300, blank=True)
     data = models.JSONField(_("details"), default=dict, blank=True)

@@ -1,6 +1,7 @@
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Message(models.Model):
@@ -14,7 +15,7 @@ class Message(models.Model):
 
     template = models.CharField(_("template"), max_length=64)
     to = models.EmailField(_("recipient"), max_length=254)
-    subject = models.CharField(_("subject"), max_length=255)
+    subject = models.CharField(pgettext_lazy("e-mail", "subject"), max_length=255)
     text_body = models.TextField(_("text"))
     html_body = models.TextField(_("HTML"), blank=True)
     language = models.CharField(_("language"), max_length=8)

@@ -1,0 +1,210 @@
+"""Seed 001: five failures lock the account until a reset; seed 003: blocked addresses."""
+
+import ipaddress
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from tests.factories import PASSWORD, make_account
+from vestibule.accounts.hashers import VestibuleArgon2Hasher
+from vestibule.accounts.models import Account
+from vestibule.audit.models import Event
+from vestibule.notifications.models import Message
+
+pytestmark = pytest.mark.django_db
+WRONG = "definitely not it"
+
+
+def attempt(
+    identifier: str, password: str = WRONG, client: Client | None = None, ip: str = "198.51.100.1"
+):
+    client = client or Client(REMOTE_ADDR=ip)
+    response = client.post(
+        "/login/", {"identifier": identifier, "password": password}, REMOTE_ADDR=ip
+    )
+    outcome = response.context.get("outcome") if response.context else None
+    return outcome.outcome if outcome else "ok"
+
+
+@pytest.fixture
+def hashes(monkeypatch):
+    """Counts password hashes computed (verify and encode)."""
+    calls = []
+    for name in ("verify", "encode"):
+        original = getattr(VestibuleArgon2Hasher, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(VestibuleArgon2Hasher, name, counted)
+    return calls
+
+
+def test_the_fifth_failure_locks_and_the_right_password_is_then_refused(use_profile):
+    use_profile("extranet")
+    account = make_account(email="direction@hotel.example")
+    assert [attempt("direction@hotel.example") for _ in range(5)] == ["invalid"] * 5
+    account.refresh_from_db()
+    assert account.locked_at is not None
+    assert attempt("direction@hotel.example", PASSWORD) == "locked"
+
+
+def test_the_locked_page_says_too_many_attempts_and_that_a_reset_unlocks():
+    make_account()
+    for _ in range(5):
+        attempt("marie@example.org")
+    response = Client().post("/login/", {"identifier": "marie@example.org", "password": PASSWORD})
+    html = response.content.decode()
+    assert "Trop de tentatives" in html and "/flow/recovery/start/" in html
+
+
+def test_the_member_receives_an_email_when_locked():
+    make_account()
+    for _ in range(6):
+        attempt("marie@example.org")
+    assert Message.objects.filter(template="account_locked", to="marie@example.org").count() == 1
+    assert Event.objects.filter(kind="account.locked").count() == 1
+
+
+def test_failures_by_licence_and_by_email_count_together(use_profile):
+    use_profile("dentists")
+    make_account(email="dr.lavoie@example.org", code="12345")
+    for identifier in ["12345", "dr.lavoie@example.org", "12345", "DR.LAVOIE@example.org"]:
+        assert attempt(identifier) == "invalid"
+    assert attempt(" 12345") == "invalid"
+    assert attempt("12345", PASSWORD) == "locked"
+
+
+def test_a_success_resets_the_count():
+    make_account()
+    for _ in range(4):
+        attempt("marie@example.org")
+    assert attempt("marie@example.org", PASSWORD) == "ok"
+    for _ in range(4):
+        assert attempt("marie@example.org") == "invalid"
+    assert attempt("marie@example.org", PASSWORD) == "ok"
+
+
+def test_attempts_while_locked_compute_no_hash_and_are_not_counted(hashes):
+    make_account()
+    for _ in range(5):
+        attempt("marie@example.org")
+    hashes.clear()
+    failures = Event.objects.filter(kind="sign_in.failed").count()
+    assert attempt("marie@example.org", PASSWORD) == "locked"
+    assert attempt("marie@example.org") == "locked"
+    assert hashes == []
+    assert Event.objects.filter(kind="sign_in.failed").count() == failures
+
+
+def test_an_unknown_identifier_shows_the_same_lock_after_the_same_number_of_tries():
+    make_account()
+    known = [attempt("marie@example.org") for _ in range(6)]
+    unknown = [attempt("nobody@example.org") for _ in range(6)]
+    assert known == unknown == ["invalid"] * 5 + ["locked"]
+
+
+def test_staff_unlock_from_the_admin_console(admin_client):
+    account = make_account()
+    for _ in range(5):
+        attempt("marie@example.org")
+    response = admin_client.post(
+        "/admin/accounts/account/", {"action": "unlock", "_selected_action": [account.pk]}
+    )
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.locked_at is None
+    assert attempt("marie@example.org", PASSWORD) == "ok"
+    assert Event.objects.filter(kind="account.unlocked", account=account).exists()
+
+
+def test_without_cool_off_a_lock_lasts(settings):
+    account = make_account()
+    for _ in range(5):
+        attempt("marie@example.org")
+    Account.objects.filter(pk=account.pk).update(locked_at=timezone.now() - timedelta(days=30))
+    assert attempt("marie@example.org", PASSWORD) == "locked"
+
+
+def test_a_profile_cool_off_unlocks_by_itself(tmp_path, settings):
+    from vestibule.config import PROFILES_DIR
+
+    custom = tmp_path / "cooloff.toml"
+    custom.write_text(
+        (PROFILES_DIR / "default.toml")
+        .read_text()
+        .replace("cooloff_minutes = 0", "cooloff_minutes = 15")
+    )
+    settings.VESTIBULE_PROFILE = str(custom)
+    account = make_account()
+    for _ in range(5):
+        attempt("marie@example.org")
+    assert attempt("marie@example.org", PASSWORD) == "locked"
+    Account.objects.filter(pk=account.pk).update(locked_at=timezone.now() - timedelta(minutes=16))
+    assert attempt("marie@example.org", PASSWORD) == "ok"
+
+
+def test_an_address_with_too_many_failures_is_blocked_for_a_while(use_profile):
+    use_profile("community")  # 20 failures in 15 minutes block for 30 minutes
+    for n in range(20):
+        assert attempt(f"user{n}@example.org", ip="203.0.113.7") == "invalid"
+    make_account(email="real@example.org")
+    response = Client().post(
+        "/login/",
+        {"identifier": "real@example.org", "password": PASSWORD},
+        REMOTE_ADDR="203.0.113.7",
+    )
+    assert response.context["outcome"].outcome == "blocked"
+    assert "temporairement bloquée" in response.content.decode()
+    assert "30 minutes" in response.content.decode()
+    assert attempt("real@example.org", PASSWORD, ip="203.0.113.8") == "ok"
+    assert Event.objects.filter(kind="address.blocked", subject="203.0.113.7").count() == 1
+
+
+def test_a_blocked_address_computes_no_hash(use_profile, hashes):
+    use_profile("community")
+    for n in range(20):
+        attempt(f"user{n}@example.org", ip="203.0.113.7")
+    hashes.clear()
+    assert attempt("someone@example.org", ip="203.0.113.7") == "blocked"
+    assert hashes == []
+
+
+def test_forwarded_for_counts_only_behind_a_trusted_proxy(use_profile, settings):
+    use_profile("community")
+    settings.VESTIBULE_TRUSTED_PROXIES = [ipaddress.ip_network("127.0.0.1/32")]
+    behind_proxy = Client(REMOTE_ADDR="127.0.0.1")
+    for n in range(20):
+        behind_proxy.post(
+            "/login/",
+            {"identifier": f"u{n}@example.org", "password": WRONG},
+            HTTP_X_FORWARDED_FOR="203.0.113.50",
+            REMOTE_ADDR="127.0.0.1",
+        )
+    blocked = behind_proxy.post(
+        "/login/",
+        {"identifier": "x@example.org", "password": WRONG},
+        HTTP_X_FORWARDED_FOR="203.0.113.50",
+        REMOTE_ADDR="127.0.0.1",
+    )
+    assert blocked.context["outcome"].outcome == "blocked"
+    other_client = behind_proxy.post(
+        "/login/",
+        {"identifier": "x@example.org", "password": WRONG},
+        HTTP_X_FORWARDED_FOR="203.0.113.51",
+        REMOTE_ADDR="127.0.0.1",
+    )
+    assert other_client.context["outcome"].outcome == "invalid"
+
+
+def test_an_unlocked_account_is_refused_no_more_after_a_password_reset():
+    from vestibule.accounts.services import account_set_password
+
+    account = make_account()
+    for _ in range(5):
+        attempt("marie@example.org")
+    account_set_password(account=account, password="a brand new passphrase", event="password.reset")
+    assert attempt("marie@example.org", "a brand new passphrase") == "ok"

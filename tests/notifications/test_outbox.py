@@ -1,0 +1,100 @@
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+from django.utils import timezone
+
+from tests.factories import make_account
+from vestibule.notifications.models import Message
+from vestibule.notifications.services import backoff, message_enqueue, messages_send
+
+pytestmark = pytest.mark.django_db
+
+
+def enqueue(language: str = "fr", to: str = "marie@example.org") -> Message:
+    account = make_account(email=to, language=language)
+    return message_enqueue(
+        template="account_created", to=to, language=language, context={"account": account}
+    )
+
+
+def test_a_message_is_rendered_in_the_recipient_language():
+    french = enqueue("fr", "marie@example.org")
+    english = enqueue("en", "mary@example.org")
+    assert french.subject == "Votre compte a été créé"
+    assert english.subject == "Your account has been created"
+    assert "<html" in french.html_body
+    assert "portail des membres" in french.text_body
+
+
+def test_the_outbox_is_sent_by_real_smtp(inbox):
+    message = enqueue()
+    assert messages_send() == (1, 0)
+    received = inbox.wait_for("marie@example.org")[0]
+    assert received["Subject"] == "Votre compte a été créé"
+    assert received.get_body(preferencelist=("html",)) is not None
+    message.refresh_from_db()
+    assert message.state == Message.State.SENT
+    assert message.sent_at is not None
+
+
+def test_a_rolled_back_change_leaves_no_message():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        enqueue()
+        raise RuntimeError("the change failed")
+    assert not Message.objects.exists()
+
+
+def test_mail_is_sent_after_commit(django_capture_on_commit_callbacks, inbox):
+    with django_capture_on_commit_callbacks(execute=True):
+        enqueue()
+    assert inbox.wait_for("marie@example.org")
+
+
+def test_when_smtp_is_down_the_message_waits_and_leaves_when_it_is_back(smtp_peer, inbox):
+    message = enqueue()
+    smtp_peer.stop()
+    try:
+        assert messages_send() == (0, 1)
+    finally:
+        smtp_peer.start()
+    message.refresh_from_db()
+    assert message.state == Message.State.READY
+    assert message.attempts == 1
+    assert message.next_attempt_at > timezone.now()
+    assert "Connection refused" in message.last_error or message.last_error
+    assert inbox.to("marie@example.org") == []
+
+    # Not due yet: the back-off holds it.
+    assert messages_send() == (0, 0)
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    call_command("send_mail", "--once")
+    assert inbox.wait_for("marie@example.org")
+    message.refresh_from_db()
+    assert message.state == Message.State.SENT
+    assert message.attempts == 2
+
+
+def test_one_refusal_leaves_the_rest_of_the_batch_for_the_next_round(smtp_peer):
+    for n in range(3):
+        enqueue(to=f"member{n}@example.org")
+    smtp_peer.stop()
+    try:
+        assert messages_send() == (0, 1)
+    finally:
+        smtp_peer.start()
+    states = sorted(Message.objects.values_list("state", "attempts"))
+    assert states == [("ready", 0), ("ready", 0), ("ready", 1)]
+
+
+def test_a_message_left_sending_by_a_dead_sender_is_claimed_again(inbox):
+    message = enqueue()
+    Message.objects.filter(pk=message.pk).update(
+        state=Message.State.SENDING, claimed_at=timezone.now() - timezone.timedelta(hours=1)
+    )
+    assert messages_send() == (1, 0)
+    assert inbox.wait_for("marie@example.org")
+
+
+def test_back_off_grows_and_is_capped():
+    assert [backoff(n).total_seconds() for n in (1, 2, 3)] == [30, 60, 120]
+    assert backoff(30).total_seconds() == 3600

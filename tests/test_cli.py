@@ -1,0 +1,61 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+VESTIBULE = str(Path(sys.executable).with_name("vestibule"))
+
+
+def run(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    environment.update(env)
+    return subprocess.run(
+        [VESTIBULE, *args], capture_output=True, text=True, env=environment, timeout=60
+    )
+
+
+def test_help_lists_the_project_commands():
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ["demo", "serve", "migrate", "import-members", "send-mail", "createsuperuser"]:
+        assert f"  {command}" in result.stdout
+
+
+def test_a_wrong_profile_stops_start_up_with_one_line(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('languages = ["fr"]\n[organisation]\nname = 3\n')
+    result = run("check", VESTIBULE_PROFILE=str(bad), VESTIBULE_VAR_DIR=str(tmp_path))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert str(bad) in lines[0] and "organisation.name" in lines[0]
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    result = run(
+        "check",
+        VESTIBULE_ENV="production",
+        ALLOWED_HOSTS="members.example.org",
+        VESTIBULE_VAR_DIR=str(tmp_path),
+        SECRET_KEY="",
+    )
+    assert result.returncode == 2
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_development_generates_a_secret_key_once_and_keeps_it(tmp_path):
+    assert run("check", VESTIBULE_VAR_DIR=str(tmp_path), SECRET_KEY="").returncode == 0
+    key = (tmp_path / "secret_key").read_text()
+    assert len(key) >= 50
+    assert run("check", VESTIBULE_VAR_DIR=str(tmp_path), SECRET_KEY="").returncode == 0
+    assert (tmp_path / "secret_key").read_text() == key
+    assert oct((tmp_path / "secret_key").stat().st_mode & 0o777) == "0o600"
+
+
+def test_check_profile_names_an_unknown_stage(tmp_path):
+    custom = tmp_path / "custom.toml"
+    text = (Path(__file__).parents[1] / "vestibule/profiles/default.toml").read_text()
+    custom.write_text(text.replace('"new_password"]', '"new_pasword"]'))
+    result = run("check-profile", str(custom), VESTIBULE_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert "unknown stage 'new_pasword'" in result.stderr
