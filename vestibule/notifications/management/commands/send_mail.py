@@ -21,13 +21,13 @@ class Command(BaseCommand):
         parser.add_argument("--interval", type=float, default=5.0, help="seconds between rounds")
 
     def handle(self, *args, once: bool, interval: float, **options) -> None:
-        last_purge = 0.0
+        last_purge: float | None = None
         while True:
             try:
                 sent, failed = messages_send()
                 if sent or failed:
                     self.stdout.write(f"sent {sent}, failed {failed}")
-                if time.monotonic() - last_purge >= PURGE_EVERY:
+                if last_purge is None or time.monotonic() - last_purge >= PURGE_EVERY:
                     purged = account_purge_unactivated()
                     last_purge = time.monotonic()
                     if purged:

@@ -1,0 +1,176 @@
+"""Sign-up under double clicks, races, a dead SMTP server and the passing of time."""
+
+import threading
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from tests.factories import make_member
+from tests.flows.walk import answer, start
+from vestibule.accounts.models import Account
+from vestibule.accounts.services import account_purge_unactivated
+from vestibule.audit.models import Event
+from vestibule.notifications.models import Message
+from vestibule.notifications.services import messages_send
+
+FIELDS = {"password": "nouveau-passe-9", "password_confirm": "nouveau-passe-9"}
+
+
+def at_once(*actions):
+    """Run the actions in threads released together; return their results."""
+    barrier = threading.Barrier(len(actions))
+    results = [None] * len(actions)
+
+    def run(index, action):
+        barrier.wait()
+        try:
+            results[index] = action()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    return results
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_sign_ups_of_one_member_make_one_account_and_one_clear_message(use_profile):
+    use_profile("dentists")
+    make_member(kind="dentist", code="12345", email="dr.lavoie@example.org")
+    browsers = [Client(), Client()]
+    for browser in browsers:
+        start(browser, "registration")
+    fields = {
+        "is_member": "on",
+        "email": "dr.lavoie@example.org",
+        "code": "12345",
+        "password": "molaire42",
+        "password_confirm": "molaire42",
+    }
+    responses = at_once(*(lambda b=b: answer(b, "registration", **fields) for b in browsers))
+    assert Account.objects.count() == 1
+    # The loser either met the database constraint (a clear refusal on the page) or, when the
+    # database serialised the two, found the winner's pending account (its link sent again).
+    assert {r.status_code for r in responses} <= {200, 302}
+    assert 302 in {r.status_code for r in responses}
+    for response in responses:
+        if response.status_code == 200:
+            assert "ne correspondent à aucun membre inscrit" in response.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_concurrent_open_sign_ups_with_one_email_make_one_account(use_profile):
+    use_profile("community")
+    browsers = [Client(), Client()]
+    for browser in browsers:
+        start(browser, "registration")
+    responses = at_once(
+        *(
+            lambda b=b: answer(b, "registration", email="camille@example.org", **FIELDS)
+            for b in browsers
+        )
+    )
+    assert [r.status_code for r in responses] == [302, 302]
+    assert Account.objects.filter(email="camille@example.org").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_makes_one_account_and_one_email(use_profile):
+    use_profile("community")
+    first = Client()
+    start(first, "registration")
+    second = Client()
+    second.cookies = first.cookies  # the same browser session, two requests in flight
+    responses = at_once(
+        lambda: answer(first, "registration", email="camille@example.org", **FIELDS),
+        lambda: answer(second, "registration", email="camille@example.org", **FIELDS),
+    )
+    assert [r.status_code for r in responses] == [302, 302]
+    assert Account.objects.count() == 1
+    assert Message.objects.filter(template="activation").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_with_smtp_down_sign_up_succeeds_and_the_email_leaves_when_it_is_back(
+    use_profile, smtp_peer, inbox
+):
+    use_profile("community")
+    browser = Client()
+    start(browser, "registration")
+    smtp_peer.stop()
+    try:
+        response = answer(browser, "registration", email="camille@example.org", **FIELDS)
+        assert response.status_code == 302
+        assert "a bien été reçue" in browser.get(response["Location"]).content.decode()
+    finally:
+        smtp_peer.start()
+    mail = Message.objects.get(template="activation")
+    assert (mail.state, mail.attempts) == (Message.State.READY, 1)
+    Message.objects.update(next_attempt_at=timezone.now())
+    assert messages_send() == (1, 0)
+    received = inbox.wait_for("camille@example.org")[0]
+    assert "/flow/registration/resume/" in inbox.text(received)
+
+
+@pytest.mark.django_db
+def test_unactivated_accounts_are_purged_after_the_profile_delay_and_free_the_member(use_profile):
+    use_profile("dentists")  # purge after 7 days
+    member = make_member(kind="dentist", code="12345", email="dr.lavoie@example.org")
+    browser = Client()
+    start(browser, "registration")
+    answer(
+        browser,
+        "registration",
+        is_member="on",
+        email="dr.lavoie@example.org",
+        code="12345",
+        password="molaire42",
+        password_confirm="molaire42",
+    )
+    account = Account.objects.get()
+    assert account_purge_unactivated(now=timezone.now() + timedelta(days=6)) == 0
+    assert account_purge_unactivated(now=timezone.now() + timedelta(days=8)) == 1
+    assert not Account.objects.exists()
+    event = Event.objects.get(kind="account.purged")
+    assert event.subject == "dr.lavoie@example.org"
+    # The e-mail and the registry record are free for a new sign-up.
+    again = Client()
+    start(again, "registration")
+    answer(
+        again,
+        "registration",
+        is_member="on",
+        email="dr.lavoie@example.org",
+        code="12345",
+        password="molaire42",
+        password_confirm="molaire42",
+    )
+    assert Account.objects.get().member == member
+    assert account.pk != Account.objects.get().pk
+
+
+@pytest.mark.django_db
+def test_active_accounts_are_never_purged(use_profile):
+    from tests.factories import make_account
+
+    make_account(created_at=timezone.now() - timedelta(days=400))
+    assert account_purge_unactivated() == 0
+    assert Account.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_the_send_mail_loop_also_purges(use_profile, capsys):
+    use_profile("community")
+    Account.objects.create(
+        email="old@example.org", kind="member", created_at=timezone.now() - timedelta(days=4)
+    )
+    call_command("send_mail", "--once")
+    assert not Account.objects.exists()
+    assert "purged 1" in capsys.readouterr().out
