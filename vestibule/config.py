@@ -110,6 +110,12 @@ class Registration:
 
 
 @dataclasses.dataclass(frozen=True)
+class SecurityQuestion:
+    key: str
+    text: Text
+
+
+@dataclasses.dataclass(frozen=True)
 class Flow:
     stages: tuple[str, ...]
     lifetime_minutes: int = 30
@@ -128,6 +134,8 @@ class Profile:
     sessions: Sessions = Sessions()
     registration: Registration = Registration()
     flows: dict[str, Flow] = dataclasses.field(default_factory=dict)
+    # Seed 002 only: they add to the e-mailed link, never replace it (NIST SP 800-63B).
+    security_questions: tuple[SecurityQuestion, ...] = ()
     sign_in_help: Text = dataclasses.field(default_factory=Text)
     source: str = ""
 
@@ -237,6 +245,17 @@ def _check(profile: Profile, source: str) -> None:
     for flow_name, flow in profile.flows.items():
         if not flow.stages:
             raise ProfileError(f"{source}: flows.{flow_name}.stages: expected at least one stage")
+        for entry in flow.stages:
+            name, _, arg = entry.partition(":")
+            wanted = int(arg) if "questions" in name and arg.isdigit() else 0
+            if wanted > len(profile.security_questions):
+                raise ProfileError(
+                    f"{source}: flows.{flow_name}.stages: {entry!r} expected at least "
+                    f"{wanted} security_questions in the profile"
+                )
+    question_keys = [question.key for question in profile.security_questions]
+    if len(set(question_keys)) != len(question_keys):
+        raise ProfileError(f"{source}: security_questions: expected unique keys")
 
 
 def load_profile(name_or_path: str) -> Profile:

@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vestibule.accounts.models import Account
 from vestibule.accounts.services import password_validate
+from vestibule.config import get_profile
 
 
 class SignInForm(forms.Form):
@@ -70,3 +71,41 @@ class PasswordChangeForm(NewPasswordForm):
         self.fields["password"].label = _("New password")
         self.fields["password_confirm"].label = _("Confirm the new password")
         self.order_fields(["current_password", "password", "password_confirm"])
+
+
+class DefineQuestionsForm(forms.Form):
+    def __init__(self, *args: Any, count: int, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        choices = [("", "—")] + [(q.key, str(q.text)) for q in get_profile().security_questions]
+        self.count = count
+        for n in range(1, count + 1):
+            self.fields[f"question_{n}"] = forms.ChoiceField(
+                label=_("Question %(n)d") % {"n": n}, choices=choices
+            )
+            self.fields[f"answer_{n}"] = forms.CharField(
+                label=_("Answer %(n)d") % {"n": n}, min_length=2, max_length=200
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        chosen = [cleaned.get(f"question_{n}") for n in range(1, self.count + 1)]
+        seen: set[str] = set()
+        for n, key in enumerate(chosen, start=1):
+            if key and key in seen:
+                self.add_error(f"question_{n}", ValidationError(_("Choose a different question.")))
+            seen.add(key or "")
+        return cleaned
+
+    def answers(self) -> dict[str, str]:
+        return {
+            self.cleaned_data[f"question_{n}"]: self.cleaned_data[f"answer_{n}"]
+            for n in range(1, self.count + 1)
+        }
+
+
+class SecurityQuestionsChangeForm(DefineQuestionsForm):
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

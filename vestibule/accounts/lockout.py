@@ -114,6 +114,18 @@ def _record_failure(
         _account_lock(account, request)
 
 
+def failure_record(*, account: Account | None, typed: str, request: HttpRequest) -> bool:
+    """Count a failed proof other than a password (e.g. security answers); True if now locked."""
+    profile = get_profile()
+    _record_failure(account, _typed_key(typed, profile), client_ip(request), profile, request)
+    if account is None:
+        return counters.count("identifier_failures", _typed_key(typed, profile)) >= (
+            profile.lockout.threshold
+        )
+    account.refresh_from_db(fields=["locked_at"])
+    return account.locked_at is not None
+
+
 def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> SignIn:
     """Check one sign-in attempt; the caller signs the account in when outcome is "ok"."""
     profile = get_profile()

@@ -117,3 +117,22 @@ class Confirmation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.purpose} {self.account_id}"
+
+
+class SecurityAnswer(models.Model):
+    """A member's answer to one of the profile's security questions, hashed like a password."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="security_answers")
+    question = models.CharField(_("question"), max_length=64)
+    answer_hash = models.CharField(max_length=256)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("security answer")
+        verbose_name_plural = _("security answers")
+        constraints = [
+            models.UniqueConstraint(fields=["account", "question"], name="one_answer_per_question")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id}: {self.question}"

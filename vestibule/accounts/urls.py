@@ -10,4 +10,5 @@ urlpatterns = [
     path("login/forgotten-identifier/", views.forgotten_identifier, name="forgotten_identifier"),
     path("account/", views.account, name="account"),
     path("account/password/", views.password_change, name="password_change"),
+    path("account/security-questions/", views.security_questions, name="security_questions"),
 ]

@@ -1,18 +1,22 @@
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from vestibule.accounts.forms import PasswordChangeForm, SignInForm
+from vestibule.accounts.forms import PasswordChangeForm, SecurityQuestionsChangeForm, SignInForm
 from vestibule.accounts.lockout import password_verify, sign_in_attempt
 from vestibule.accounts.redirects import safe_next
+from vestibule.accounts.security_questions import security_answers_set
 from vestibule.accounts.services import account_set_password
 from vestibule.accounts.sessions import account_sign_in
 from vestibule.audit.services import event_record
+from vestibule.config import get_profile
+
+DEFAULT_QUESTIONS = 3
 
 
 def sign_in(request: HttpRequest) -> HttpResponse:
@@ -80,3 +84,29 @@ def password_change(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your password has been changed."))
             return HttpResponseRedirect(reverse("accounts:account"))
     return render(request, "accounts/password_change.html", {"form": form})
+
+
+@login_required
+def security_questions(request: HttpRequest) -> HttpResponse:
+    """« Compte » → the member's security questions, changed after the current password."""
+    profile = get_profile()
+    if not profile.security_questions:
+        raise Http404
+    account = request.user
+    count = max(account.security_answers.count(), DEFAULT_QUESTIONS)
+    form = SecurityQuestionsChangeForm(request.POST or None, count=count)
+    if request.method == "POST" and form.is_valid():
+        check = password_verify(
+            account=account, password=form.cleaned_data["current_password"], request=request
+        )
+        if check.outcome == "locked":
+            logout(request)
+            messages.error(request, _("Too many failed attempts: your account is locked."))
+            return HttpResponseRedirect(reverse("accounts:login"))
+        if check.outcome != "ok":
+            form.add_error("current_password", _("This is not your current password."))
+        else:
+            security_answers_set(account=account, answers=form.answers(), request=request)
+            messages.success(request, _("Your security questions have been saved."))
+            return HttpResponseRedirect(reverse("accounts:account"))
+    return render(request, "accounts/security_questions.html", {"form": form})

@@ -69,6 +69,10 @@ class Stage:
     def submit(self, form: forms.Form | None) -> HttpResponse | None:
         return None
 
+    def asset(self, what: str) -> HttpResponse | None:
+        """A file the stage's page shows (e.g. the captcha's image), or None."""
+        return None
+
     def resume(self, payload: dict[str, Any]) -> HttpResponse | None:
         """The link this stage sent was opened; `payload` is what the stage stored in it."""
         return None

@@ -9,4 +9,5 @@ urlpatterns = [
     path("<slug:name>/", views.flow_view, name="flow"),
     path("<slug:name>/start/", views.flow_start, name="start"),
     path("<slug:name>/resume/<str:key>/", views.flow_resume, name="resume"),
+    path("<slug:name>/asset/<slug:what>/", views.flow_asset, name="asset"),
 ]

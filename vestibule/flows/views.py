@@ -95,7 +95,25 @@ def flow_view(request: HttpRequest, name: str) -> HttpResponse:
             run.stage.arrive()
         return HttpResponseRedirect(_flow_url(name))
     finally:
-        cache.set(lock, 2, timeout=30)
+        # Released at once: a refused answer can be corrected and sent again right away;
+        # an accepted one moved the flow on, so a late duplicate is stale anyway.
+        cache.delete(lock)
+
+
+def flow_asset(request: HttpRequest, name: str, what: str) -> HttpResponse:
+    """A file of the current stage (the captcha's image or sound); 404 for any other stage."""
+    if FlowRun.definition(name) is None:
+        raise Http404
+    try:
+        run = FlowRun.load(request, name)
+    except FlowExpired:
+        run = None
+    if run is None or run.finished:
+        raise Http404
+    response = run.stage.asset(what)
+    if response is None:
+        raise Http404
+    return response
 
 
 def flow_resume(request: HttpRequest, name: str, key: str) -> HttpResponse:

@@ -9,11 +9,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from vestibule.accounts.models import Account
+from vestibule.accounts.security_questions import security_answers_set
 from vestibule.config import PROFILES_DIR, get_profile
 from vestibule.registry.models import Member
 from vestibule.registry.services import member_import
 
 DEMO_PASSWORD = "demo-vestibule-2026"
+DEMO_ANSWER = "demo"
 
 
 class Command(BaseCommand):
@@ -62,6 +64,11 @@ class Command(BaseCommand):
                     )
                     account.set_password(DEMO_PASSWORD)
                     account.save()
+                    questions = get_profile().security_questions[:3]
+                    if questions:
+                        security_answers_set(
+                            account=account, answers={q.key: DEMO_ANSWER for q in questions}
+                        )
                 accounts.append(account)
         return accounts
 
@@ -76,6 +83,10 @@ class Command(BaseCommand):
         ]
         for account in accounts:
             lines.append(f"  Sign in as:    {account.identifier}  /  {DEMO_PASSWORD}")
+        if profile.security_questions and accounts:
+            lines.append(f"  Security answers of the demo accounts: {DEMO_ANSWER}")
+        if settings.VESTIBULE_CAPTCHA_FIXED_ANSWER:
+            lines.append(f"  Captcha answer (fixed): {settings.VESTIBULE_CAPTCHA_FIXED_ANSWER}")
         for member in free:
             lines.append(
                 f"  Sign up as:    e-mail {member.email}  with code {member.code} ({member.kind})"

@@ -1,0 +1,79 @@
+"""captcha: five digits drawn on the server, as an image (and audio); one try per image."""
+
+import secrets
+import string
+from typing import Any
+
+from captcha.audio import AudioCaptcha
+from captcha.image import ImageCaptcha
+from django import forms
+from django.conf import settings
+from django.http import HttpResponse, HttpResponseRedirect
+from django.urls import reverse
+from django.utils.crypto import constant_time_compare
+from django.utils.translation import gettext_lazy as _
+
+from vestibule.audit.services import event_record
+from vestibule.flows.engine import Stage, stage
+
+DIGITS = 5
+
+
+class CaptchaForm(forms.Form):
+    # Optional here: « Nouvelle image » posts the form empty; submit() checks the answer.
+    answer = forms.CharField(
+        label=_("Copy the five digits of the image"),
+        max_length=DIGITS,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+    )
+
+
+@stage("captcha")
+class Captcha(Stage):
+    template = "flows/captcha.html"
+
+    def arrive(self) -> None:
+        self.challenge_new()
+
+    def challenge_new(self) -> None:
+        fixed = "" if settings.PRODUCTION else settings.VESTIBULE_CAPTCHA_FIXED_ANSWER
+        self.data["captcha"] = fixed or "".join(
+            secrets.choice(string.digits) for _ in range(DIGITS)
+        )
+        self.data["captcha_nonce"] = secrets.token_urlsafe(6)
+        self.run.save()
+
+    def get_form(self, data: Any = None, files: Any = None) -> forms.Form:
+        if "captcha" not in self.data:
+            self.challenge_new()
+        return CaptchaForm(data)
+
+    def context(self) -> dict[str, Any]:
+        return {"nonce": self.data.get("captcha_nonce", "")}
+
+    def submit(self, form: forms.Form | None) -> HttpResponse | None:
+        assert form is not None
+        if "refresh" in self.request.POST:
+            self.challenge_new()
+            return HttpResponseRedirect(reverse("flows:flow", args=[self.run.name]))
+        answer = form.cleaned_data["answer"].strip()
+        expected = self.data.get("captcha", "")
+        self.challenge_new()  # one try per image, right or wrong
+        if not answer:
+            form.add_error("answer", _("This field is required."))
+        elif not (expected and constant_time_compare(answer, expected)):
+            event_record("recovery.captcha_failed", request=self.request)
+            form.add_error("answer", _("These are not the digits of the image. Try this new one."))
+        return None
+
+    def asset(self, what: str) -> HttpResponse | None:
+        answer = self.data.get("captcha")
+        if not answer:
+            return None
+        if what == "image":
+            png = ImageCaptcha(width=220, height=80).generate(answer).getvalue()
+            return HttpResponse(png, content_type="image/png")
+        if what == "audio":
+            return HttpResponse(bytes(AudioCaptcha().generate(answer)), content_type="audio/wav")
+        return None
