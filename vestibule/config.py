@@ -116,6 +116,36 @@ class SecurityQuestion:
 
 
 @dataclasses.dataclass(frozen=True)
+class AccessRight:
+    key: str
+    label: Text
+    # The right to manage the establishment's users (« Ajouter et gérer des utilisateurs »).
+    administers: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Establishments:
+    invitation_lifetime_days: int = 7
+    # Seed 001: from this many administered establishments, the login e-mail changes through
+    # the support team.
+    support_threshold: int = 5
+    label: Text = dataclasses.field(default_factory=Text)
+
+
+@dataclasses.dataclass(frozen=True)
+class Region:
+    key: str
+    name: Text
+
+
+@dataclasses.dataclass(frozen=True)
+class Coverage:
+    access_code_lifetime_days: int = 30
+    # Kratos ends a flow after this many wrong codes.
+    max_code_attempts: int = 5
+
+
+@dataclasses.dataclass(frozen=True)
 class Flow:
     stages: tuple[str, ...]
     lifetime_minutes: int = 30
@@ -136,6 +166,12 @@ class Profile:
     flows: dict[str, Flow] = dataclasses.field(default_factory=dict)
     # Seed 002 only: they add to the e-mailed link, never replace it (NIST SP 800-63B).
     security_questions: tuple[SecurityQuestion, ...] = ()
+    # Establishments and delegated users (seed 001, seed 000's delegates): no rights, no feature.
+    access_rights: tuple[AccessRight, ...] = ()
+    establishments: Establishments = Establishments()
+    # Coverage, access codes, family members (seed 004): no regions, no feature.
+    regions: tuple[Region, ...] = ()
+    coverage: Coverage = Coverage()
     sign_in_help: Text = dataclasses.field(default_factory=Text)
     source: str = ""
 
@@ -253,6 +289,8 @@ def _check(profile: Profile, source: str) -> None:
                     f"{source}: flows.{flow_name}.stages: {entry!r} expected at least "
                     f"{wanted} security_questions in the profile"
                 )
+    if profile.access_rights and not any(right.administers for right in profile.access_rights):
+        raise ProfileError(f"{source}: access_rights: expected one right with administers = true")
     question_keys = [question.key for question in profile.security_questions]
     if len(set(question_keys)) != len(question_keys):
         raise ProfileError(f"{source}: security_questions: expected unique keys")

@@ -79,6 +79,8 @@ INSTALLED_APPS = [
     "vestibule.notifications",
     "vestibule.registry",
     "vestibule.accounts",
+    "vestibule.establishments",
+    "vestibule.coverage",
     "vestibule.flows",
     "vestibule.web",
 ]

@@ -5,6 +5,8 @@ urlpatterns = [
     path("", include("vestibule.web.urls")),
     path("", include("vestibule.accounts.urls")),
     path("flow/", include("vestibule.flows.urls")),
+    path("establishments/", include("vestibule.establishments.urls")),
+    path("coverage/", include("vestibule.coverage.urls")),
     path("admin/", admin.site.urls),
 ]
 
