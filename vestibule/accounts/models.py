@@ -40,6 +40,8 @@ class Account(AbstractBaseUser, PermissionsMixin):
         _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
     )
     language = models.CharField(_("language"), max_length=8, default="fr")
+    # Seed 004: an account belongs to the region chosen at sign-up (profile `regions`).
+    region = models.CharField(_("region"), max_length=32, blank=True)
     member = models.OneToOneField(
         "registry.Member",
         verbose_name=_("registry record"),

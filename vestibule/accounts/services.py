@@ -10,6 +10,7 @@ from typing import Any
 
 from django.contrib.auth import password_validation
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -20,6 +21,9 @@ from vestibule.audit.services import event_record
 from vestibule.config import Profile, get_profile
 from vestibule.notifications.services import message_enqueue
 from vestibule.registry.models import Member
+
+# Sent inside the activation's transaction; e.g. coverage links the new account (seed 004).
+account_activated = Signal()
 
 
 class RegistrationRefused(Exception):
@@ -132,6 +136,7 @@ def account_register(
     password: str,
     language: str,
     code: str = "",
+    region: str = "",
     request: HttpRequest | None = None,
 ) -> Registration:
     """Create a pending account, checked against the registry when the profile asks for it.
@@ -176,6 +181,7 @@ def account_register(
         last_name=member.last_name if member else "",
         member=member,
         language=language,
+        region=region or (member.region if member else ""),
     )
     account.set_password(password)
     try:
@@ -210,6 +216,7 @@ def account_activate(*, account: Account, request: HttpRequest | None = None) ->
         language=account.language,
         context={"account": account},
     )
+    account_activated.send(sender=Account, account=account, request=request)
     return True
 
 

@@ -23,6 +23,7 @@ class SignUpForm(NewPasswordForm):
         error_messages={"invalid": _("This e-mail address is invalid. Check it and try again.")},
     )
     code = forms.CharField(max_length=32)
+    region = forms.ChoiceField(label=_("Region"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -36,7 +37,13 @@ class SignUpForm(NewPasswordForm):
             self.fields["code"].label = code_field_label(self.profile)
         else:
             del self.fields["code"]
-        self.order_fields(["is_member", "email", "code", "password", "password_confirm"])
+        if self.profile.regions:
+            self.fields["region"].choices = [("", "—")] + [
+                (region.key, str(region.name)) for region in self.profile.regions
+            ]
+        else:
+            del self.fields["region"]
+        self.order_fields(["is_member", "region", "email", "code", "password", "password_confirm"])
 
     def clean_is_member(self) -> bool:
         if not self.cleaned_data["is_member"]:
@@ -70,6 +77,7 @@ class SignUp(Stage):
             registration = account_register(
                 email=form.cleaned_data["email"],
                 code=form.cleaned_data.get("code", ""),
+                region=form.cleaned_data.get("region", ""),
                 password=form.cleaned_data["password"],
                 language=self.request.LANGUAGE_CODE,
                 request=self.request,
