@@ -130,6 +130,9 @@ class Establishments:
     # the support team.
     support_threshold: int = 5
     label: Text = dataclasses.field(default_factory=Text)
+    # Member kinds whose activated account gets an establishment of its own (a dentist's
+    # practice), administered by it.
+    created_for_kinds: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)

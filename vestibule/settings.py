@@ -120,9 +120,11 @@ TEMPLATES = [
     },
 ]
 
+# One SQLite file per profile, so demos of two profiles never mix their data.
+_SQLITE_FILE = VAR_DIR / f"vestibule-{Path(VESTIBULE_PROFILE).stem}.sqlite3"
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'vestibule.sqlite3'}"),
+        env("DATABASE_URL", f"sqlite:///{_SQLITE_FILE}"),
         conn_max_age=60,
         # A connection dropped by a database restart is detected and reopened on the next request.
         conn_health_checks=True,

@@ -5,6 +5,7 @@ from typing import Any
 from django.contrib import messages
 from django.http import HttpResponse, HttpResponseRedirect
 from django.urls import reverse
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from vestibule.accounts.models import Account, Confirmation
@@ -46,8 +47,10 @@ class ActivationLink(Stage):
         account_activate(account=account, request=self.request)
         account_sign_in(self.request, account)
         self.run.end()
-        messages.success(
-            self.request,
-            _("Your account has been created. You now have access to the members' portal."),
-        )
+        # The link may open in a browser without our language cookie: speak the account's.
+        with translation.override(account.language):
+            messages.success(
+                self.request,
+                _("Your account has been created. You now have access to the members' portal."),
+            )
         return HttpResponseRedirect(reverse("web:home"))

@@ -11,6 +11,7 @@ from django.utils import timezone
 from vestibule.accounts.models import Account
 from vestibule.accounts.security_questions import security_answers_set
 from vestibule.config import PROFILES_DIR, get_profile
+from vestibule.establishments.models import Establishment, Membership
 from vestibule.registry.models import Member
 from vestibule.registry.services import member_import
 
@@ -36,6 +37,7 @@ class Command(BaseCommand):
                 report = member_import(rows=rows, profile=profile)
             self.stdout.write(f"Demo registry: {report.lines()[-1]}")
         accounts = self._accounts(profile.name)
+        self._establishments(profile.name)
         self._banner(profile, accounts, port)
         if not no_serve:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
@@ -71,6 +73,23 @@ class Command(BaseCommand):
                         )
                 accounts.append(account)
         return accounts
+
+    @transaction.atomic
+    def _establishments(self, profile_name: str) -> None:
+        """Rows name, public_id, email, rights (;-separated): one membership each."""
+        path = PROFILES_DIR / "demo" / f"{profile_name}.establishments.csv"
+        if not path.exists():
+            return
+        with path.open(encoding="utf-8", newline="") as rows:
+            for row in csv.DictReader(rows):
+                establishment, _ = Establishment.objects.get_or_create(
+                    public_id=row["public_id"], defaults={"name": row["name"]}
+                )
+                Membership.objects.get_or_create(
+                    account=Account.objects.get(email__iexact=row["email"]),
+                    establishment=establishment,
+                    defaults={"rights": row["rights"].split(";")},
+                )
 
     def _banner(self, profile, accounts: list[Account], port: str) -> None:
         url = f"http://127.0.0.1:{port}"

@@ -1,0 +1,60 @@
+from django.contrib import admin
+
+from vestibule.establishments.models import Establishment, Invitation, Membership
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ("account", "rights", "created_at")
+    # Rights change through the portal's pages, which keep one administrator and audit.
+    readonly_fields = ("account", "rights", "created_at")
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Establishment)
+class EstablishmentAdmin(admin.ModelAdmin):
+    list_display = ("name", "public_id", "region", "created_at")
+    search_fields = ("name", "public_id")
+    inlines = [MembershipInline]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ("account", "establishment", "rights", "created_at")
+    search_fields = ("account__email", "establishment__name", "establishment__public_id")
+    readonly_fields = ("account", "establishment", "rights", "created_at")
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ("email", "establishment", "state", "created_at", "expires_at", "accepted_at")
+    list_filter = ("state",)
+    search_fields = ("email", "establishment__name")
+    exclude = ("key_digest",)
+    readonly_fields = (
+        "establishment",
+        "email",
+        "first_name",
+        "last_name",
+        "rights",
+        "for_existing_account",
+        "inviter",
+        "state",
+        "expires_at",
+        "created_at",
+        "accepted_at",
+        "accepted_by",
+    )
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False

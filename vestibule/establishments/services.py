@@ -1,0 +1,302 @@
+"""Establishments, their users and access rights, and invitations (seed 001, seed 000).
+
+Every rule the pages rely on lives here: who may manage users, that an establishment
+always keeps one administrator, that an invitation is used once. Views call these and
+check nothing themselves beyond "signed in".
+"""
+
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from vestibule.accounts.models import Account
+from vestibule.accounts.tokens import key_digest, key_new
+from vestibule.audit.services import event_record
+from vestibule.config import Profile, get_profile
+from vestibule.establishments.models import Establishment, Invitation, Membership
+from vestibule.notifications.services import message_enqueue
+
+
+class RightsError(Exception):
+    """A change the rules refuse; `code` says which rule."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+class InvitationInvalid(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason  # "unknown", "accepted", "revoked", "expired", "other_account"
+
+
+def administering_rights(profile: Profile | None = None) -> set[str]:
+    return {right.key for right in (profile or get_profile()).access_rights if right.administers}
+
+
+def rights_clean(rights: Iterable[str], profile: Profile | None = None) -> list[str]:
+    """The profile's rights among `rights`, in the profile's order; anything else is dropped."""
+    wanted = set(rights)
+    return [right.key for right in (profile or get_profile()).access_rights if right.key in wanted]
+
+
+def membership_of(account: Account, establishment_id: int | None) -> Membership | None:
+    if not establishment_id or not account.is_authenticated:
+        return None
+    return (
+        Membership.objects.select_related("establishment")
+        .filter(account=account, establishment_id=establishment_id)
+        .first()
+    )
+
+
+def memberships_of(account: Account) -> QuerySet[Membership]:
+    return Membership.objects.select_related("establishment").filter(account=account)
+
+
+def can_administer(membership: Membership | None) -> bool:
+    return membership is not None and bool(administering_rights() & set(membership.rights))
+
+
+def _administrators(establishment: Establishment) -> list[Membership]:
+    admin_rights = administering_rights()
+    return [
+        m
+        for m in Membership.objects.select_for_update().filter(establishment=establishment)
+        if admin_rights & set(m.rights)
+    ]
+
+
+@transaction.atomic
+def establishment_create(
+    *, name: str, owner: Account, public_id: str = "", region: str = ""
+) -> Establishment:
+    """A new establishment whose owner holds every right."""
+    establishment = Establishment.objects.create(
+        name=name, public_id=public_id or secrets.token_hex(4).upper(), region=region
+    )
+    Membership.objects.create(
+        account=owner,
+        establishment=establishment,
+        rights=[right.key for right in get_profile().access_rights],
+    )
+    event_record("establishment.created", account=owner, establishment=establishment.public_id)
+    return establishment
+
+
+@transaction.atomic
+def membership_rights_change(
+    *, membership: Membership, rights: Iterable[str], by: Account, request: HttpRequest | None
+) -> Membership:
+    new_rights = rights_clean(rights)
+    admin_rights = administering_rights()
+    losing_admin = admin_rights & set(membership.rights) and not admin_rights & set(new_rights)
+    if losing_admin and len(_administrators(membership.establishment)) <= 1:
+        raise RightsError("last_administrator")
+    old = membership.rights
+    membership.rights = new_rights
+    membership.save(update_fields=["rights"])
+    event_record(
+        "membership.rights_changed",
+        request=request,
+        account=membership.account,
+        establishment=membership.establishment.public_id,
+        by=by.email,
+        before=old,
+        after=new_rights,
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, by: Account, request: HttpRequest | None) -> None:
+    if can_administer(membership) and len(_administrators(membership.establishment)) <= 1:
+        raise RightsError("last_administrator")
+    event_record(
+        "membership.removed",
+        request=request,
+        account=membership.account,
+        establishment=membership.establishment.public_id,
+        by=by.email,
+    )
+    membership.delete()
+
+
+def _invitation_mail(invitation: Invitation, key: str) -> None:
+    account = Account.objects.filter(email__iexact=invitation.email).first()
+    message_enqueue(
+        template="invitation_existing" if invitation.for_existing_account else "invitation",
+        to=invitation.email,
+        language=account.language if account else get_profile().languages[0],
+        context={
+            "invitation": invitation,
+            "establishment": invitation.establishment,
+            "link_path": f"/establishments/invitations/{key}/",
+            "lifetime_days": get_profile().establishments.invitation_lifetime_days,
+        },
+    )
+
+
+@transaction.atomic
+def invitation_send(
+    *,
+    establishment: Establishment,
+    email: str,
+    rights: Iterable[str],
+    inviter: Account,
+    first_name: str = "",
+    last_name: str = "",
+    for_existing_account: bool = False,
+    request: HttpRequest | None = None,
+) -> Invitation:
+    """Invite `email` to `establishment` with `rights`; an earlier pending one is revoked."""
+    email = email.strip().lower()
+    Invitation.objects.filter(
+        establishment=establishment, email__iexact=email, state=Invitation.State.PENDING
+    ).update(state=Invitation.State.REVOKED)
+    key, digest = key_new()
+    invitation = Invitation.objects.create(
+        establishment=establishment,
+        email=email,
+        first_name=first_name.strip(),
+        last_name=last_name.strip(),
+        rights=rights_clean(rights),
+        for_existing_account=for_existing_account,
+        inviter=inviter,
+        key_digest=digest,
+        expires_at=timezone.now()
+        + timedelta(days=get_profile().establishments.invitation_lifetime_days),
+    )
+    _invitation_mail(invitation, key)
+    event_record(
+        "invitation.sent",
+        request=request,
+        account=inviter,
+        subject=email,
+        establishment=establishment.public_id,
+        rights=invitation.rights,
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(*, invitation: Invitation, by: Account, request: HttpRequest | None) -> bool:
+    revoked = Invitation.objects.filter(pk=invitation.pk, state=Invitation.State.PENDING).update(
+        state=Invitation.State.REVOKED
+    )
+    if revoked:
+        event_record(
+            "invitation.revoked",
+            request=request,
+            account=by,
+            subject=invitation.email,
+            establishment=invitation.establishment.public_id,
+        )
+    return bool(revoked)
+
+
+def invitation_resend(
+    *, invitation: Invitation, by: Account, request: HttpRequest | None
+) -> Invitation:
+    """A fresh link and expiry for the same person and rights; the old link stops working."""
+    return invitation_send(
+        establishment=invitation.establishment,
+        email=invitation.email,
+        rights=invitation.rights,
+        inviter=by,
+        first_name=invitation.first_name,
+        last_name=invitation.last_name,
+        for_existing_account=invitation.for_existing_account,
+        request=request,
+    )
+
+
+def invitation_find(key: str) -> Invitation:
+    """The pending invitation behind `key`, or InvitationInvalid saying why not."""
+    invitation = (
+        Invitation.objects.select_related("establishment")
+        .filter(key_digest=key_digest(key))
+        .first()
+    )
+    if invitation is None:
+        raise InvitationInvalid("unknown")
+    if invitation.state != Invitation.State.PENDING:
+        raise InvitationInvalid(invitation.state)
+    if invitation.expired:
+        raise InvitationInvalid("expired")
+    return invitation
+
+
+def _invitation_kind(profile: Profile) -> str:
+    """New invited users get the first kind that joins by invitation (seed 000's delegate)."""
+    by_invitation = [kind for kind in profile.member_kinds if not kind.self_registration]
+    return (by_invitation or list(profile.member_kinds))[0].key
+
+
+@transaction.atomic
+def invitation_accept(
+    *,
+    key: str,
+    account: Account | None = None,
+    password: str = "",
+    request: HttpRequest | None = None,
+) -> Membership:
+    """Accept once. A new user gets an active account with `password`; an existing account
+    must be the invited address's. Of concurrent acceptances exactly one succeeds."""
+    invitation = invitation_find(key)
+    existing = Account.objects.filter(email__iexact=invitation.email).first()
+    if existing is not None:
+        if account is None or account.pk != existing.pk:
+            raise InvitationInvalid("other_account")
+    elif not password:
+        raise InvitationInvalid("other_account")
+    claimed = Invitation.objects.filter(pk=invitation.pk, state=Invitation.State.PENDING).update(
+        state=Invitation.State.ACCEPTED, accepted_at=timezone.now()
+    )
+    if not claimed:
+        raise InvitationInvalid("accepted")
+    if existing is None:
+        try:
+            with transaction.atomic():
+                existing = Account(
+                    email=invitation.email,
+                    kind=_invitation_kind(get_profile()),
+                    first_name=invitation.first_name,
+                    last_name=invitation.last_name,
+                    status=Account.Status.ACTIVE,
+                    activated_at=timezone.now(),
+                    language=getattr(request, "LANGUAGE_CODE", "fr"),
+                )
+                existing.set_password(password)
+                existing.save()
+        except IntegrityError:
+            raise InvitationInvalid("accepted") from None
+        event_record("account.created_by_invitation", request=request, account=existing)
+    Invitation.objects.filter(pk=invitation.pk).update(accepted_by=existing)
+    membership, created = Membership.objects.get_or_create(
+        account=existing,
+        establishment=invitation.establishment,
+        defaults={"rights": invitation.rights},
+    )
+    if not created:
+        membership.rights = rights_clean(set(membership.rights) | set(invitation.rights))
+        membership.save(update_fields=["rights"])
+    event_record(
+        "invitation.accepted",
+        request=request,
+        account=existing,
+        establishment=invitation.establishment.public_id,
+        rights=membership.rights,
+    )
+    return membership
+
+
+def administered_count(account: Account) -> int:
+    admin_rights = administering_rights()
+    return sum(1 for m in memberships_of(account) if admin_rights & set(m.rights))
