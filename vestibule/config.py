@@ -176,6 +176,8 @@ class Profile:
     regions: tuple[Region, ...] = ()
     coverage: Coverage = Coverage()
     sign_in_help: Text = dataclasses.field(default_factory=Text)
+    # « Vous avez oublié votre nom d'utilisateur ? » also offers to e-mail the identifier.
+    identifier_reminder: bool = False
     source: str = ""
 
     def kind(self, key: str) -> MemberKind | None:

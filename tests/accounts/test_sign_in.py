@@ -209,3 +209,44 @@ def test_the_forgotten_username_page_gives_the_support_contact(client, use_profi
     use_profile("extranet")
     page = client.get("/login/forgotten-identifier/").content.decode()
     assert "assistance@extranet.example" in page
+
+
+def test_the_identifier_is_emailed_to_an_active_account_and_the_answer_is_the_same(use_profile):
+    from vestibule.notifications.models import Message
+
+    use_profile("physicians")
+    make_account(email="claire@example.org", code="54321")
+    pages = []
+    for address in ["claire@example.org", "nobody@example.org"]:
+        client = Client()
+        pages.append(
+            client.post("/login/forgotten-identifier/", {"email": address}, follow=True)
+            .content.decode()
+            .split('name="csrfmiddlewaretoken"')[0]
+        )
+    assert pages[0] == pages[1]
+    mail = Message.objects.get(template="identifier_reminder")
+    assert mail.to == "claire@example.org" and "54321" in mail.text_body
+
+
+@pytest.mark.parametrize(
+    ("language", "email", "message"),
+    [
+        ("fr", "", "Ce champ est obligatoire."),
+        ("en", "", "This field is required."),
+        ("fr", "x@", "Cette adresse courriel est invalide"),
+        ("en", "x@", "This e-mail address is invalid"),
+    ],
+)
+def test_the_identifier_reminder_field_errors(use_profile, language, email, message):
+    use_profile("physicians")
+    client = Client()
+    client.cookies["vestibule_language"] = language
+    response = client.post("/login/forgotten-identifier/", {"email": email})
+    assert any(message in error for error in response.context["form"].errors["email"])
+
+
+def test_profiles_without_the_reminder_offer_only_the_support_contact(use_profile, client):
+    use_profile("extranet")
+    page = client.get("/login/forgotten-identifier/").content.decode()
+    assert 'name="email"' not in page and "assistance@extranet.example" in page

@@ -98,3 +98,15 @@ def test_a_message_left_sending_by_a_dead_sender_is_claimed_again(inbox):
 def test_back_off_grows_and_is_capped():
     assert [backoff(n).total_seconds() for n in (1, 2, 3)] == [30, 60, 120]
     assert backoff(30).total_seconds() == 3600
+
+
+def test_staff_see_the_outbox_and_can_send_a_failed_message_again(admin_client):
+    message = enqueue()
+    Message.objects.filter(pk=message.pk).update(state=Message.State.FAILED, attempts=12)
+    assert b"marie@example.org" in admin_client.get("/admin/notifications/message/").content
+    admin_client.post(
+        "/admin/notifications/message/", {"action": "retry_now", "_selected_action": [message.pk]}
+    )
+    message.refresh_from_db()
+    assert message.state == Message.State.READY
+    assert admin_client.get(f"/admin/notifications/message/{message.pk}/delete/").status_code == 403

@@ -109,3 +109,11 @@ class SecurityQuestionsChangeForm(DefineQuestionsForm):
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
+
+
+class IdentifierReminderForm(forms.Form):
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        max_length=254,
+        error_messages={"invalid": _("This e-mail address is invalid. Check it and try again.")},
+    )

@@ -21,6 +21,8 @@ from vestibule.audit.services import event_record
 from vestibule.config import Profile, get_profile
 from vestibule.notifications.services import message_enqueue
 from vestibule.registry.models import Member
+from vestibule.throttle import counters
+from vestibule.throttle.addresses import client_ip
 
 # Sent inside the activation's transaction; e.g. coverage links the new account (seed 004).
 account_activated = Signal()
@@ -268,3 +270,30 @@ def account_purge_unactivated(*, now: datetime | None = None, batch: int = 500) 
                 )
             Account.objects.filter(pk__in=[a.pk for a in stale]).delete()
             purged += len(stale)
+
+
+REMINDERS_PER_ADDRESS = counters.Rate(limit=5, period=3600)
+REMINDERS_PER_ACCOUNT = counters.Rate(limit=3, period=3600)
+
+
+def identifier_remind(*, email: str, request: HttpRequest) -> None:
+    """E-mail an active account its identifier; silent for unknown addresses and throttled."""
+    if counters.hit("reminder", client_ip(request), REMINDERS_PER_ADDRESS) > (
+        REMINDERS_PER_ADDRESS.limit
+    ):
+        return
+    account = Account.objects.filter(email__iexact=email.strip()).first()
+    if account is None or not account.is_active:
+        return
+    if counters.hit("reminder_account", str(account.pk), REMINDERS_PER_ACCOUNT) > (
+        REMINDERS_PER_ACCOUNT.limit
+    ):
+        return
+    with transaction.atomic():
+        message_enqueue(
+            template="identifier_reminder",
+            to=account.email,
+            language=account.language,
+            context={"account": account},
+        )
+        event_record("identifier.reminded", request=request, account=account)

@@ -7,11 +7,16 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from vestibule.accounts.forms import PasswordChangeForm, SecurityQuestionsChangeForm, SignInForm
+from vestibule.accounts.forms import (
+    IdentifierReminderForm,
+    PasswordChangeForm,
+    SecurityQuestionsChangeForm,
+    SignInForm,
+)
 from vestibule.accounts.lockout import password_verify, sign_in_attempt
 from vestibule.accounts.redirects import safe_next
 from vestibule.accounts.security_questions import security_answers_set
-from vestibule.accounts.services import account_set_password
+from vestibule.accounts.services import account_set_password, identifier_remind
 from vestibule.accounts.sessions import account_sign_in
 from vestibule.audit.services import event_record
 from vestibule.config import get_profile
@@ -50,7 +55,18 @@ def sign_out(request: HttpRequest) -> HttpResponse:
 
 
 def forgotten_identifier(request: HttpRequest) -> HttpResponse:
-    return render(request, "accounts/forgotten_identifier.html")
+    """Seed 001: the support contact; where the profile allows, the identifier by e-mail."""
+    form = (
+        IdentifierReminderForm(request.POST or None) if get_profile().identifier_reminder else None
+    )
+    if request.method == "POST" and form is not None and form.is_valid():
+        identifier_remind(email=form.cleaned_data["email"], request=request)
+        messages.success(
+            request,
+            _("If an account has this address, an e-mail giving its identifier has been sent."),
+        )
+        return HttpResponseRedirect(reverse("accounts:forgotten_identifier"))
+    return render(request, "accounts/forgotten_identifier.html", {"form": form})
 
 
 @login_required
