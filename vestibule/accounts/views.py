@@ -1,3 +1,4 @@
+from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
@@ -74,21 +75,33 @@ def account(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/account.html", {"account": request.user})
 
 
+def _current_password_refused(request: HttpRequest, form: forms.Form) -> HttpResponse | None:
+    """Check the form's current password; a wrong one counts toward the lockout.
+
+    Returns the response to send when the account just got locked (signed out); otherwise
+    None, with an error on the field when the password was wrong.
+    """
+    check = password_verify(
+        account=request.user, password=form.cleaned_data["current_password"], request=request
+    )
+    if check.outcome == "locked":
+        logout(request)
+        messages.error(request, _("Too many failed attempts: your account is locked."))
+        return HttpResponseRedirect(reverse("accounts:login"))
+    if check.outcome != "ok":
+        form.add_error("current_password", _("This is not your current password."))
+    return None
+
+
 @login_required
 def password_change(request: HttpRequest) -> HttpResponse:
     account = request.user
     form = PasswordChangeForm(request.POST or None, account=account)
     if request.method == "POST" and form.is_valid():
-        check = password_verify(
-            account=account, password=form.cleaned_data["current_password"], request=request
-        )
-        if check.outcome == "locked":
-            logout(request)
-            messages.error(request, _("Too many failed attempts: your account is locked."))
-            return HttpResponseRedirect(reverse("accounts:login"))
-        if check.outcome != "ok":
-            form.add_error("current_password", _("This is not your current password."))
-        else:
+        locked = _current_password_refused(request, form)
+        if locked is not None:
+            return locked
+        if not form.errors:
             account_set_password(
                 account=account,
                 password=form.cleaned_data["password"],
@@ -112,16 +125,10 @@ def security_questions(request: HttpRequest) -> HttpResponse:
     count = max(account.security_answers.count(), DEFAULT_QUESTIONS)
     form = SecurityQuestionsChangeForm(request.POST or None, count=count)
     if request.method == "POST" and form.is_valid():
-        check = password_verify(
-            account=account, password=form.cleaned_data["current_password"], request=request
-        )
-        if check.outcome == "locked":
-            logout(request)
-            messages.error(request, _("Too many failed attempts: your account is locked."))
-            return HttpResponseRedirect(reverse("accounts:login"))
-        if check.outcome != "ok":
-            form.add_error("current_password", _("This is not your current password."))
-        else:
+        locked = _current_password_refused(request, form)
+        if locked is not None:
+            return locked
+        if not form.errors:
             security_answers_set(account=account, answers=form.answers(), request=request)
             messages.success(request, _("Your security questions have been saved."))
             return HttpResponseRedirect(reverse("accounts:account"))
