@@ -60,6 +60,9 @@ class Captcha(Stage):
         answer = form.cleaned_data["answer"].strip()
         expected = self.data.get("captcha", "")
         self.challenge_new()  # one try per image, right or wrong
+        # The new image wants new digits: the field is shown empty again.
+        form.data = form.data.copy()
+        form.data["answer"] = ""
         if not answer:
             form.add_error("answer", _("This field is required."))
         elif not (expected and constant_time_compare(answer, expected)):

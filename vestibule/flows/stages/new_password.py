@@ -26,7 +26,8 @@ class NewPassword(Stage):
         return form
 
     def context(self) -> dict[str, Any]:
-        return {"title": _("Reset your password"), "submit_label": _("Save")}
+        # Seed 002's wording: « Réinitialisation du mot de passe », « Soumettre ».
+        return {"title": _("Password reset"), "submit_label": _("Submit")}
 
     def submit(self, form: forms.Form | None) -> HttpResponse | None:
         account = self.account()
