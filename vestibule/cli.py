@@ -12,6 +12,8 @@ COMMANDS = {
     "purge-unactivated": "delete accounts left unactivated past the profile's delay",
     "createsuperuser": "create a staff account for the admin console (/admin/)",
     "check-profile": "validate a profile (VESTIBULE_PROFILE, or a name or path given)",
+    "import-coverage": "import or update coverage records from a CSV (--send-invitations)",
+    "send-coverage-invitations": "e-mail an access code to each coverage record not invited yet",
 }
 
 

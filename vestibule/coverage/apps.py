@@ -6,3 +6,9 @@ class CoverageConfig(AppConfig):
     name = "vestibule.coverage"
     label = "coverage"
     verbose_name = _("Coverage")
+
+    def ready(self) -> None:
+        from vestibule.accounts.services import account_activated
+        from vestibule.coverage.receivers import coverage_for_new_account
+
+        account_activated.connect(coverage_for_new_account, dispatch_uid="coverage_link_by_email")

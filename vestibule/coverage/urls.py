@@ -1,5 +1,13 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from vestibule.coverage import views
 
 app_name = "coverage"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.status, name="status"),
+    path("claim/", views.claim, name="claim"),
+    path("resend/", views.resend, name="resend"),
+    path("region/", views.region, name="region"),
+    path("family/", views.family_invite, name="family_invite"),
+]
