@@ -11,6 +11,7 @@ from django.utils import timezone
 from vestibule.accounts.models import Account
 from vestibule.accounts.security_questions import security_answers_set
 from vestibule.config import PROFILES_DIR, get_profile
+from vestibule.coverage.services import coverage_import, coverage_link_by_email
 from vestibule.establishments.models import Establishment, Membership
 from vestibule.registry.models import Member
 from vestibule.registry.services import member_import
@@ -38,6 +39,7 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo registry: {report.lines()[-1]}")
         accounts = self._accounts(profile.name)
         self._establishments(profile.name)
+        self._coverage(profile, accounts)
         self._banner(profile, accounts, port)
         if not no_serve:
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
@@ -90,6 +92,24 @@ class Command(BaseCommand):
                     establishment=establishment,
                     defaults={"rights": row["rights"].split(";")},
                 )
+
+    def _coverage(self, profile, accounts: list[Account]) -> None:
+        """Seed 004's demo records; the demo accounts live in the first region and are linked."""
+        path = PROFILES_DIR / "demo" / f"{profile.name}.coverage.csv"
+        if not path.exists() or not profile.regions:
+            return
+        with path.open(encoding="utf-8", newline="") as rows:
+            report = coverage_import(rows=rows, profile=profile)
+        self.stdout.write(f"Demo coverage: {report.lines()[-1]}")
+        self.stdout.write(
+            "  Sign up as a covered person: jean.roy@example.org (Québec: linked at once), or any"
+            " other address and claim with a code sent to jean.roy@acme.example"
+        )
+        for account in accounts:
+            if not account.region:
+                account.region = profile.regions[0].key
+                account.save(update_fields=["region"])
+            coverage_link_by_email(account=account)
 
     def _banner(self, profile, accounts: list[Account], port: str) -> None:
         url = f"http://127.0.0.1:{port}"
