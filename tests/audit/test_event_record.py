@@ -37,3 +37,15 @@ def test_staff_read_the_log_in_the_admin_but_cannot_change_it(admin_client):
         == 403
     )
     assert Event.objects.count() == 1
+
+
+def test_coalesced_events_are_written_once_per_window():
+    from vestibule.audit.services import event_record_coalesced
+
+    for _ in range(5):
+        event_record_coalesced("sign_in.refused_locked", key="42", subject="a@example.org")
+    event_record_coalesced("sign_in.refused_locked", key="43", subject="b@example.org")
+    assert sorted(Event.objects.values_list("subject", flat=True)) == [
+        "a@example.org",
+        "b@example.org",
+    ]

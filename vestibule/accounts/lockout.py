@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from vestibule.accounts.models import Account
 from vestibule.accounts.selectors import account_by_identifier
-from vestibule.audit.services import event_record
+from vestibule.audit.services import event_record, event_record_coalesced
 from vestibule.config import Profile, get_profile
 from vestibule.notifications.services import message_enqueue
 from vestibule.registry.identifiers import identifier_parse
@@ -132,13 +132,15 @@ def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> 
     ip = client_ip(request)
     wait = counters.blocked_for("address", ip)
     if wait:
-        event_record("sign_in.refused_blocked", request=request, subject=ip)
+        event_record_coalesced("sign_in.refused_blocked", key=ip, request=request, subject=ip)
         return SignIn("blocked", retry_minutes=-(-wait // 60))
 
     typed = _typed_key(identifier, profile)
     account = account_by_identifier(identifier, profile)
     if account is not None and account_is_locked(account, profile):
-        event_record("sign_in.refused_locked", request=request, account=account)
+        event_record_coalesced(
+            "sign_in.refused_locked", key=str(account.pk), request=request, account=account
+        )
         return SignIn("locked", account)
     if (
         account is None

@@ -9,8 +9,13 @@ from django.utils.translation import gettext_lazy as _
 class AccountManager(BaseUserManager):
     use_in_migrations = True
 
+    def by_email(self, email: str) -> models.QuerySet:
+        """Accounts whose e-mail is `email` in any case, through the Lower(email) index
+        (`email__iexact` compiles to UPPER/LIKE, which no index serves)."""
+        return self.alias(email_lower=Lower("email")).filter(email_lower=email.strip().lower())
+
     def get_by_natural_key(self, email: str) -> "Account":
-        return self.get(email__iexact=email)
+        return self.by_email(email).get()
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "Account":
         account = self.model(email=self.normalize_email(email).lower(), **fields)

@@ -7,7 +7,7 @@ def account_by_identifier(raw: str, profile: Profile | None = None) -> Account |
     """The account a typed « Identifiant » names: by e-mail (any case) or by member code."""
     identifier = identifier_parse(raw or "", profile or get_profile())
     if identifier.email:
-        return Account.objects.filter(email__iexact=identifier.email).first()
+        return Account.objects.by_email(identifier.email).first()
     if identifier.code:
         return Account.objects.filter(code=identifier.code).first()
     return None

@@ -153,14 +153,13 @@ def account_register(
     if profile.registration.mode == "registry":
         member = _registry_member(email=email, code=code)
         existing = (
-            Account.objects.filter(member=member).first()
-            or Account.objects.filter(email__iexact=email).first()
+            Account.objects.filter(member=member).first() or Account.objects.by_email(email).first()
         )
         if existing is not None and existing.status != Account.Status.PENDING:
             event_record("sign_up.refused", request=request, subject=email, reason="has_account")
             raise RegistrationRefused
     else:
-        existing = Account.objects.filter(email__iexact=email).first()
+        existing = Account.objects.by_email(email).first()
 
     if existing is not None:
         if existing.status == Account.Status.PENDING:
@@ -193,7 +192,7 @@ def account_register(
         # A concurrent sign-up with the same e-mail or member won the race.
         if member is not None:
             raise RegistrationRefused from None
-        return Registration(Account.objects.filter(email__iexact=email).first(), "existing")
+        return Registration(Account.objects.by_email(email).first(), "existing")
     event_record("sign_up.requested", request=request, account=account)
     return Registration(account, "created")
 
@@ -282,7 +281,7 @@ def identifier_remind(*, email: str, request: HttpRequest) -> None:
         REMINDERS_PER_ADDRESS.limit
     ):
         return
-    account = Account.objects.filter(email__iexact=email.strip()).first()
+    account = Account.objects.by_email(email.strip()).first()
     if account is None or not account.is_active:
         return
     if counters.hit("reminder_account", str(account.pk), REMINDERS_PER_ACCOUNT) > (

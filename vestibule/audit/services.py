@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.core.cache import cache
 from django.http import HttpRequest
 
 from vestibule.audit.models import Event
@@ -33,3 +34,13 @@ def event_record(
         user_agent=user_agent,
         data=data,
     )
+
+
+def event_record_coalesced(kind: str, *, key: str, window: int = 60, **fields: Any) -> None:
+    """Record `kind` for `key` at most once per `window` seconds.
+
+    For refusals repeated by an attacker (a locked account, a blocked address): the first
+    of each minute is logged, and no hammering turns into one database write per request.
+    """
+    if cache.add(f"audit:{kind}:{key}", 1, timeout=window):
+        event_record(kind, **fields)

@@ -61,7 +61,7 @@ class LinkForm(forms.Form):
 
     def clean_email(self) -> str:
         email = self.cleaned_data["email"]
-        self.account = Account.objects.filter(email__iexact=email).first()
+        self.account = Account.objects.by_email(email).first()
         if self.account is None:
             raise forms.ValidationError(_("No account has this e-mail address."))
         return email

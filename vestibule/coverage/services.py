@@ -77,7 +77,7 @@ def access_code_lifetime(profile: Profile | None = None) -> timedelta:
 
 
 def _recipient_language(email: str) -> str:
-    account = Account.objects.filter(email__iexact=email).only("language").first()
+    account = Account.objects.by_email(email).only("language").first()
     return account.language if account else get_profile().languages[0]
 
 

@@ -129,7 +129,7 @@ def membership_remove(*, membership: Membership, by: Account, request: HttpReque
 
 
 def _invitation_mail(invitation: Invitation, key: str) -> None:
-    account = Account.objects.filter(email__iexact=invitation.email).first()
+    account = Account.objects.by_email(invitation.email).first()
     message_enqueue(
         template="invitation_existing" if invitation.for_existing_account else "invitation",
         to=invitation.email,
@@ -250,7 +250,7 @@ def invitation_accept(
     """Accept once. A new user gets an active account with `password`; an existing account
     must be the invited address's. Of concurrent acceptances exactly one succeeds."""
     invitation = invitation_find(key)
-    existing = Account.objects.filter(email__iexact=invitation.email).first()
+    existing = Account.objects.by_email(invitation.email).first()
     if existing is not None:
         if account is None or account.pk != existing.pk:
             raise InvitationInvalid("other_account")

@@ -52,7 +52,7 @@ class Command(BaseCommand):
         accounts = []
         with accounts_file.open(encoding="utf-8", newline="") as rows:
             for row in csv.DictReader(rows):
-                account = Account.objects.filter(email__iexact=row["email"]).first()
+                account = Account.objects.by_email(row["email"]).first()
                 if account is None:
                     account = Account(
                         email=row["email"],
@@ -88,7 +88,7 @@ class Command(BaseCommand):
                     public_id=row["public_id"], defaults={"name": row["name"]}
                 )
                 Membership.objects.get_or_create(
-                    account=Account.objects.get(email__iexact=row["email"]),
+                    account=Account.objects.by_email(row["email"]).get(),
                     establishment=establishment,
                     defaults={"rights": row["rights"].split(";")},
                 )
