@@ -241,11 +241,15 @@ class Server:
 
 
 @contextlib.contextmanager
-def gunicorn(env: dict[str, str], workers: int = 2, timeout: float = 60) -> Iterator[Server]:
+def gunicorn(
+    env: dict[str, str], workers: int = 2, threads: int = 1, timeout: float = 60
+) -> Iterator[Server]:
     """Serve the portal on 127.0.0.1; always killed (its whole process group) on exit."""
     port = free_port()
     log = Path(env["VESTIBULE_VAR_DIR"]) / f"gunicorn-{port}.log"
     command = [str(BIN / "gunicorn"), "vestibule.wsgi", "-w", str(workers)]
+    if threads > 1:  # what `vestibule serve` runs without REDIS_URL
+        command += ["-k", "gthread", "--threads", str(threads)]
     command += ["-b", f"127.0.0.1:{port}", "--timeout", "60", "--graceful-timeout", "5"]
     if int(importlib.metadata.version("gunicorn").split(".")[0]) >= 27:
         # gunicorn 27 opens a control socket at one path per user (~/.gunicorn): not ours.
@@ -295,10 +299,11 @@ _OUTCOME = re.compile(r'data-outcome="(\w+)"')
 
 
 class Client:
-    """One browser: a cookie jar and a keep-alive connection to the portal (stdlib only).
+    """One browser: a cookie jar and a connection per request to the portal (stdlib only).
 
-    gunicorn's sync workers close the connection after each response; http.client then
-    opens a new one for the next request by itself.
+    Every request says `Connection: close`, as gunicorn's sync workers do anyway: a threaded
+    worker would otherwise close idle keep-alive connections under the client's feet.
+    http.client opens a new connection for the next request by itself.
     """
 
     def __init__(self, port: int, forwarded_for: str = "", timeout: float = 30) -> None:
@@ -313,7 +318,7 @@ class Client:
         form: dict[str, str] | None = None,
         forwarded_for: str = "",
     ) -> Response:
-        headers = {"Host": "127.0.0.1", "User-Agent": "vestibule-bench"}
+        headers = {"Host": "127.0.0.1", "User-Agent": "vestibule-bench", "Connection": "close"}
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.cookies.items())
         if forwarded_for or self.forwarded_for:
@@ -367,7 +372,8 @@ def outcome(response: Response) -> str:
     if response.status == 302:
         return "ok" if response.location.endswith("/portal/") else f"302:{response.location}"
     found = _OUTCOME.search(response.body)
-    if response.status == 200 and found:
+    # 429: a blocked address's sign-in, answered before the session and the view.
+    if response.status in (200, 429) and found:
         return found.group(1)
     return f"http-{response.status}"
 

@@ -2,8 +2,10 @@
 
     .venv/bin/python bench/login.py [--postgres] [--quick] [--output FILE]
 
-The portal runs under gunicorn (2 sync workers) on 127.0.0.1; the load comes from
-threads of this process over http.client. SQLite and the local-memory cache by default;
+The portal runs under gunicorn on 127.0.0.1 as `vestibule serve` would run it on two cores
+without Redis (one process, 5 threads), or, with --postgres, as 2 sync workers sharing
+Redis; the load comes from threads of this process over http.client. SQLite and the
+local-memory cache by default;
 with --postgres, PostgreSQL (database `vestibule_bench`, dropped and created afresh) and
 Redis (redis://127.0.0.1:6379/3, emptied first).
 """
@@ -48,9 +50,8 @@ from harness import (
 
 PASSWORD = "bench-password-2026-x"
 ACCOUNTS = 1000
-WORKERS = 2  # gunicorn -w (issue 4); --workers changes it for experiments
-# Client threads per worker: a second request waiting keeps each worker busy.
-THREADS_PER_WORKER = 2
+# Client threads per core: a second request waiting keeps each core busy.
+THREADS_PER_CORE = 2
 ROUNDS = 3
 # A round during which other processes (not the server, the load generator, PostgreSQL or
 # Redis) used more than this many cores is measured again, at most EXTRA_ROUNDS times.
@@ -574,7 +575,7 @@ def report(
     stuffed: tuple[Phase, Phase],
     stuffing_rate: float,
     interval: float,
-    workers: int,
+    server: str,
 ) -> str:
     cores = os.cpu_count() or 1
     # W0 from the median time of one verification: the rate of an undisturbed core (a
@@ -602,7 +603,7 @@ def report(
         ],
         [
             "W1",
-            f"successful sign-ins/s, {workers} workers",
+            f"successful sign-ins/s, {server}",
             f"{sign_ins:.1f}/s{w1.spread('ok')}",
             w1.ms(0.5, "ok"),
             w1.ms(0.99, "ok"),
@@ -713,7 +714,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="write the markdown section here too")
     parser.add_argument("--stuffing-rate", type=float, default=20.0)
     parser.add_argument("--member-interval", type=float, default=1.0)
-    parser.add_argument("--workers", type=int, default=WORKERS, help="gunicorn -w")
+    parser.add_argument("--workers", type=int, help="gunicorn -w (1; 2 with --postgres)")
+    parser.add_argument("--threads", type=int, help="gunicorn --threads (5; 1 with --postgres)")
     parser.add_argument("--setup-accounts", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--hash-rate", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--account-report", action="store_true", help=argparse.SUPPRESS)
@@ -728,7 +730,14 @@ def main(argv: list[str] | None = None) -> int:
         account_report()
         return 0
 
-    threads = THREADS_PER_WORKER * options.workers
+    workers = options.workers or (2 if options.postgres else 1)
+    server_threads = options.threads or (1 if options.postgres else 5)
+    served_by = (
+        f"{workers} sync workers"
+        if server_threads == 1
+        else (f"{workers} × {server_threads} threads")
+    )
+    threads = THREADS_PER_CORE * (os.cpu_count() or 1)
     phase_seconds = 5.0 if options.quick else 20.0
     stuffing_seconds = 10.0 if options.quick else 60.0
     database_url = redis_url = ""
@@ -752,7 +761,7 @@ def main(argv: list[str] | None = None) -> int:
         QUIET.wait()
         w0 = w0_hashing(env, phase_seconds / 2)
         print(f"W0 {w0['verify']['per_second']:.1f} verifications/s", file=sys.stderr)
-        with gunicorn(env, workers=options.workers) as server:
+        with gunicorn(env, workers, server_threads) as server:
             w1 = w1_sign_ins(server, phase_seconds, threads)
             print(f"W1 {w1.rate('ok'):.1f}/s ({w1.summary()})", file=sys.stderr)
             w3 = w3_portal(server, phase_seconds, threads)
@@ -768,7 +777,7 @@ def main(argv: list[str] | None = None) -> int:
         community = portal_env(Path(temp), profile="community", **settings)
         # SQLite keeps one database file per profile: the community one needs its tables.
         run_portal_command(["migrate", "--noinput"], community)
-        with gunicorn(community, workers=options.workers) as server:
+        with gunicorn(community, workers, server_threads) as server:
             w4 = w4_sign_ups(server, phase_seconds, threads)
             print(f"W4 {w4.rate('ok'):.1f}/s ({w4.summary()})", file=sys.stderr)
             errors += server.last_error()
@@ -789,7 +798,7 @@ def main(argv: list[str] | None = None) -> int:
             (members, attackers),
             options.stuffing_rate,
             options.member_interval,
-            options.workers,
+            served_by,
         )
         section += (
             f"- accounts locked at the end: {len(after['locked'])}"

@@ -190,9 +190,12 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "## Sign-in (issue 4)",
         "",
-        "gunicorn `vestibule.wsgi -w 2` (sync workers) on 127.0.0.1, VESTIBULE_ENV=development,"
+        "gunicorn on 127.0.0.1 as `vestibule serve` runs it: without Redis one process of"
+        " 5 threads (`-w 1 -k gthread --threads 5`: the counters live in that process's"
+        " memory), with PostgreSQL + Redis 2 sync workers (`-w 2`, sessions in Redis);"
+        " VESTIBULE_ENV=development,"
         " profile `default`, 1,000 active accounts; the load generator is `bench/login.py`"
-        " (threads, `http.client`, two requests in flight per worker). A sign-in is one"
+        " (threads, `http.client`, two requests in flight per core). A sign-in is one"
         " POST /login/ answered 302 to /portal/, from a browser without a session. W2 locks"
         " user0 with wrong passwords, then sends it the right one; it blocks 10.9.0.1"
         " (VESTIBULE_TRUSTED_PROXIES=127.0.0.1, X-Forwarded-For) with wrong passwords for"

@@ -24,6 +24,8 @@ def attempt(
     response = client.post(
         "/login/", {"identifier": identifier, "password": password}, REMOTE_ADDR=ip
     )
+    if response.status_code == 429:
+        return "blocked"
     outcome = response.context.get("outcome") if response.context else None
     return outcome.outcome if outcome else "ok"
 
@@ -157,11 +159,40 @@ def test_an_address_with_too_many_failures_is_blocked_for_a_while(use_profile):
         {"identifier": "real@example.org", "password": PASSWORD},
         REMOTE_ADDR="203.0.113.7",
     )
-    assert response.context["outcome"].outcome == "blocked"
+    assert response.status_code == 429
+    assert response["Retry-After"] == str(30 * 60)
     assert "temporairement bloquée" in response.content.decode()
     assert "30 minutes" in response.content.decode()
     assert attempt("real@example.org", PASSWORD, ip="203.0.113.8") == "ok"
     assert Event.objects.filter(kind="address.blocked", subject="203.0.113.7").count() == 1
+
+
+def test_the_blocked_page_speaks_the_visitors_language(use_profile, settings):
+    use_profile("community")
+    for n in range(20):
+        attempt(f"user{n}@example.org", ip="203.0.113.7")
+    english = Client(REMOTE_ADDR="203.0.113.7")
+    english.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    response = english.post("/login/", {"identifier": "a@example.org", "password": WRONG})
+    assert response.status_code == 429
+    assert "temporarily blocked" in response.content.decode()
+    assert "Try again in 30 minutes" in response.content.decode()
+
+
+def test_a_blocked_address_is_refused_before_sessions_and_the_database(
+    use_profile, django_assert_num_queries
+):
+    use_profile("community")
+    for n in range(20):
+        attempt(f"user{n}@example.org", ip="203.0.113.7")
+    attempt("first@example.org", ip="203.0.113.7")  # logs the refusal (once a minute)
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    with django_assert_num_queries(0):
+        response = client.post("/login/", {"identifier": "b@example.org", "password": WRONG})
+    assert response.status_code == 429
+    assert not response.cookies  # no session, no CSRF cookie
+    assert response["Cache-Control"] == "no-store"
+    assert "Content-Security-Policy" in response
 
 
 def test_a_blocked_address_computes_no_hash(use_profile, hashes):
@@ -190,7 +221,7 @@ def test_forwarded_for_counts_only_behind_a_trusted_proxy(use_profile, settings)
         HTTP_X_FORWARDED_FOR="203.0.113.50",
         REMOTE_ADDR="127.0.0.1",
     )
-    assert blocked.context["outcome"].outcome == "blocked"
+    assert blocked.status_code == 429
     other_client = behind_proxy.post(
         "/login/",
         {"identifier": "x@example.org", "password": WRONG},

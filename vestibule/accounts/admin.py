@@ -22,12 +22,11 @@ class AccountAdmin(admin.ModelAdmin):
         "created_at",
         "activated_at",
         "locked_at",
-        "last_login",
     )
     fieldsets = (
         (None, {"fields": ("email", "code", "kind", "status", "member")}),
         (_("Name and language"), {"fields": ("first_name", "last_name", "language")}),
-        (_("Times"), {"fields": ("created_at", "activated_at", "locked_at", "last_login")}),
+        (_("Times"), {"fields": ("created_at", "activated_at", "locked_at")}),
         (_("Staff"), {"fields": ("is_staff", "is_superuser", "groups")}),
         (_("Password hash"), {"fields": ("password",)}),
     )

@@ -126,14 +126,23 @@ def failure_record(*, account: Account | None, typed: str, request: HttpRequest)
     return account.locked_at is not None
 
 
+def address_blocked_minutes(request: HttpRequest) -> int:
+    """Minutes left on the block of the request's address (0: not blocked); logs a refusal."""
+    ip = client_ip(request)
+    wait = counters.blocked_for("address", ip)
+    if not wait:
+        return 0
+    event_record_coalesced("sign_in.refused_blocked", key=ip, request=request, subject=ip)
+    return -(-wait // 60)
+
+
 def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> SignIn:
     """Check one sign-in attempt; the caller signs the account in when outcome is "ok"."""
     profile = get_profile()
     ip = client_ip(request)
-    wait = counters.blocked_for("address", ip)
-    if wait:
-        event_record_coalesced("sign_in.refused_blocked", key=ip, request=request, subject=ip)
-        return SignIn("blocked", retry_minutes=-(-wait // 60))
+    minutes = address_blocked_minutes(request)
+    if minutes:
+        return SignIn("blocked", retry_minutes=minutes)
 
     typed = _typed_key(identifier, profile)
     account = account_by_identifier(identifier, profile)

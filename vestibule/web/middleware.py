@@ -2,8 +2,11 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import translation
 
+from vestibule.accounts.lockout import address_blocked_minutes
 from vestibule.config import get_profile
 
 
@@ -47,3 +50,37 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+class BlockedAddressMiddleware:
+    """Answers a blocked address's sign-in attempts before sessions, CSRF and the view run.
+
+    A flood from a blocked address then costs a cache read and a small page each (429 with
+    Retry-After): no session, no database query, no password hash. The sign-in view checks
+    the block too, for requests that reach it by another path.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method == "POST" and request.path_info == reverse("accounts:login"):
+            minutes = address_blocked_minutes(request)
+            if minutes:
+                return _blocked_page(request, minutes)
+        return self.get_response(request)
+
+
+def _blocked_page(request: HttpRequest, minutes: int) -> HttpResponse:
+    language = request_language(request)
+    context = {
+        "LANGUAGE_CODE": language,
+        "organisation": get_profile().organisation,
+        "minutes": minutes,
+    }
+    with translation.override(language):
+        body = render_to_string("web/blocked.html", context)
+    response = HttpResponse(body, status=429)
+    response["Retry-After"] = str(minutes * 60)
+    response["Content-Language"] = language
+    return response
