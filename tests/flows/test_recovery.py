@@ -135,17 +135,59 @@ def test_the_fixed_captcha_answer_is_ignored_in_production(physician, settings):
     assert stage_index(client, "recovery") == 1 or data.get("captcha") != "12345"
 
 
-def test_wrong_security_answers_count_toward_the_lockout(physician):
-    client = Client()
+def reach_questions(client: Client, **identifier: str) -> None:
     start(client, "recovery")
-    answer(client, "recovery", email=physician.email)
+    answer(client, "recovery", **identifier)
     answer(client, "recovery", answer="12345")
-    for _ in range(5):
+
+
+def test_wrong_security_answers_count_toward_the_lockout_and_are_capped(physician):
+    client = Client()
+    reach_questions(client, email=physician.email)
+    for _ in range(4):
         response = answer_questions(client, dict.fromkeys(ANSWERS, "wrong"))
         assert "ne correspondent pas" in response.content.decode()
+    fifth = answer_questions(client, dict.fromkeys(ANSWERS, "wrong")).content.decode()
+    assert "Trop de réponses erronées" in html.unescape(fifth)
+    physician.refresh_from_db()
+    assert physician.locked_at is not None  # the wrong answers locked sign-in too
+    # Even the right answers are refused now, in a new browser as well.
+    assert "Trop de réponses erronées" in html.unescape(answer_questions(client).content.decode())
+    other = Client()
+    reach_questions(other, code="54321")
+    refused = answer_questions(other).content.decode()
+    assert "Trop de réponses erronées" in html.unescape(refused)
+    assert stage_index(other, "recovery") == 2
+
+
+def test_the_answer_cap_says_the_same_for_an_unknown_identifier(physician):
+    client = Client()
+    reach_questions(client, email="nobody@example.org")
+    pages = [
+        html.unescape(
+            answer(
+                client, "recovery", **dict.fromkeys(questions_asked(client), "x")
+            ).content.decode()
+        )
+        for _ in range(6)
+    ]
+    assert ["ne correspondent pas" in page for page in pages] == [True] * 4 + [False] * 2
+    assert all("Trop de réponses erronées" in page for page in pages[4:])
+
+
+def test_a_locked_physician_recovers_with_the_right_answers_and_is_unlocked(physician):
+    for _ in range(5):
+        Client().post("/login/", {"identifier": "54321", "password": "wrong one"})
     physician.refresh_from_db()
     assert physician.locked_at is not None
-    assert "bloqué" in answer_questions(client).content.decode()
+    browser = Client()
+    walk_physician_to_link(browser, {"code": "54321"})
+    browser.get(last_link(physician.email, "password_reset"))
+    answer_questions(browser)
+    done = answer(browser, "recovery", password=NEW, password_confirm=NEW)
+    assert done.status_code == 302
+    physician.refresh_from_db()
+    assert physician.locked_at is None and physician.check_password(NEW)
 
 
 def test_answers_are_normalised_case_accents_and_spaces(physician):

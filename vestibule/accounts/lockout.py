@@ -22,6 +22,8 @@ from vestibule.throttle.addresses import client_ip
 
 # Consecutive failures are forgotten after this long without a new one.
 FAILURE_MEMORY = 30 * 24 * 3600
+# Wrong security answers: the profile's lockout threshold of them per day.
+ANSWER_MEMORY = 24 * 3600
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +58,7 @@ def account_is_locked(account: Account, profile: Profile | None = None) -> bool:
 def failures_forget(account: Account) -> None:
     """Reset the consecutive-failure counts of the account and of its identifiers."""
     counters.clear("account_failures", str(account.pk))
+    counters.clear("answer_failures", f"account:{account.pk}")
     counters.clear("identifier_failures", account.email.lower())
     if account.code:
         counters.clear("identifier_failures", account.code)
@@ -134,6 +137,32 @@ def address_blocked_minutes(request: HttpRequest) -> int:
         return 0
     event_record_coalesced("sign_in.refused_blocked", key=ip, request=request, subject=ip)
     return -(-wait // 60)
+
+
+def _answer_subject(account: Account | None, typed: str, profile: Profile) -> str:
+    return f"account:{account.pk}" if account else f"typed:{_typed_key(typed, profile)}"
+
+
+def answers_refused(*, account: Account | None, typed: str) -> bool:
+    """Whether the security answers of `account` (or of an unknown `typed`) may not be tried.
+
+    Not the account lock: a locked member must still be able to reset their password, and
+    the reset is what unlocks. Known and unknown identifiers reach the cap after the same
+    number of wrong answers, so the refusal tells nothing of who has an account.
+    """
+    profile = get_profile()
+    subject = _answer_subject(account, typed, profile)
+    return counters.count("answer_failures", subject) >= profile.lockout.threshold
+
+
+def answer_failure_record(*, account: Account | None, typed: str, request: HttpRequest) -> bool:
+    """Count wrong security answers (also toward the lockout); True when now refused."""
+    profile = get_profile()
+    failure_record(account=account, typed=typed, request=request)
+    rate = counters.Rate(profile.lockout.threshold, ANSWER_MEMORY)
+    return counters.hit("answer_failures", _answer_subject(account, typed, profile), rate) >= (
+        rate.limit
+    )
 
 
 def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> SignIn:

@@ -1,11 +1,15 @@
-"""security_questions:N: N of the member's questions; wrong answers count toward the lockout."""
+"""security_questions:N: N of the member's questions; wrong answers count toward the lockout.
+
+The lock itself does not close this stage (a reset is what unlocks a locked account); the
+answers have their own cap, the same for known and unknown identifiers.
+"""
 
 from typing import Any
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from vestibule.accounts.lockout import account_is_locked, failure_record
+from vestibule.accounts.lockout import answer_failure_record, answers_refused
 from vestibule.accounts.models import Account
 from vestibule.accounts.security_questions import questions_draw, security_answers_check
 from vestibule.audit.services import event_record
@@ -45,14 +49,18 @@ class SecurityQuestions(Stage):
     def submit(self, form: forms.Form | None) -> None:
         assert form is not None
         account = self.account()
-        if account is not None and account_is_locked(account):
-            form.add_error(None, _("Too many failed attempts: your account is locked."))
+        typed = self.data.get("typed", "")
+        too_many = _("Too many wrong answers. Try again tomorrow or contact support.")
+        if answers_refused(account=account, typed=typed):
+            form.add_error(None, too_many)
             return
         if security_answers_check(account=account, answers=form.cleaned_data):
             event_record("recovery.questions_passed", request=self.request, account=account)
             return
-        failure_record(account=account, typed=self.data.get("typed", ""), request=self.request)
-        form.add_error(None, _("The answers do not match those you defined."))
+        if answer_failure_record(account=account, typed=typed, request=self.request):
+            form.add_error(None, too_many)
+        else:
+            form.add_error(None, _("The answers do not match those you defined."))
 
     def context(self) -> dict[str, Any]:
         return {"submit_label": _("Submit")}
