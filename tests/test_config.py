@@ -98,3 +98,11 @@ def test_settings_choose_the_active_profile(use_profile):
     assert get_profile().name == "physicians"
     use_profile("community")
     assert get_profile().name == "community"
+
+
+def test_a_recovery_without_the_emailed_link_is_refused(tmp_path):
+    path = tmp_path / "questions_only.toml"
+    text = (PROFILES_DIR / "physicians.toml").read_text()
+    path.write_text(text.replace('\n          "email_link", ', "\n          "))
+    with pytest.raises(ProfileError, match=r"flows\.recovery\.stages: expected 'email_link'"):
+        load_profile(str(path))

@@ -294,6 +294,16 @@ def _check(profile: Profile, source: str) -> None:
                     f"{source}: flows.{flow_name}.stages: {entry!r} expected at least "
                     f"{wanted} security_questions in the profile"
                 )
+    recovery = [entry.partition(":")[0] for entry in profile.flows.get("recovery", Flow(())).stages]
+    if recovery and not (
+        "email_link" in recovery
+        and "new_password" in recovery
+        and recovery.index("email_link") < recovery.index("new_password")
+    ):
+        # Questions and captchas only add to the e-mailed link (NIST SP 800-63B): never alone.
+        raise ProfileError(
+            f"{source}: flows.recovery.stages: expected 'email_link' before 'new_password'"
+        )
     if profile.access_rights and not any(right.administers for right in profile.access_rights):
         raise ProfileError(f"{source}: access_rights: expected one right with administers = true")
     question_keys = [question.key for question in profile.security_questions]

@@ -207,3 +207,15 @@ def test_staff_unlink_frees_the_record_and_is_audited(nathalie):
     event = Event.objects.get(kind="coverage.unlinked")
     assert event.account == nathalie and event.data["by"] == staff.email
     assert coverage_unlink(record=record, staff=staff) is False
+
+
+def test_a_family_member_with_an_earlier_account_is_not_linked_by_a_region_change(nathalie):
+    felix = make_account(email="felix@example.org", region="qc", first_name="Félix")
+    felix.created_at = timezone.now() - timedelta(days=3)
+    felix.save()
+    dependent = invite(nathalie)
+    browser = Client()
+    browser.force_login(felix)
+    browser.post("/coverage/region/", {"region": "qc"})
+    dependent.refresh_from_db()
+    assert dependent.account is None

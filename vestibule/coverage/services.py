@@ -173,6 +173,8 @@ def coverage_link_by_email(
     if invited is None or invited.record.account_id is not None:
         return None
     record = invited.record
+    if not record.is_primary and account.created_at < _invited_at(record):
+        return None  # seed 004: a family member's earlier account is linked by support
     return record if _link(record=record, account=account, how="email", request=request) else None
 
 
