@@ -152,6 +152,7 @@ class Coverage:
 class Flow:
     stages: tuple[str, ...]
     lifetime_minutes: int = 30
+    link_lifetime_hours: int = 1  # the link its email_link stage sends
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 import html
 import re
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -12,6 +13,7 @@ from tests.flows.walk import answer, last_link, stage_index, start
 from vestibule.accounts.models import Account, Confirmation
 from vestibule.accounts.security_questions import security_answers_set
 from vestibule.audit.models import Event
+from vestibule.config import PROFILES_DIR
 from vestibule.notifications.models import Message
 
 pytestmark = pytest.mark.django_db
@@ -412,3 +414,20 @@ def test_pending_accounts_get_no_reset_link(use_profile):
     start(client, "recovery")
     answer(client, "recovery", identifier="member@example.org")
     assert not Message.objects.exists()
+
+
+def test_the_reset_link_lives_as_long_as_the_profile_says(settings, tmp_path):
+    text = (PROFILES_DIR / "default.toml").read_text()
+    custom = tmp_path / "custom.toml"
+    custom.write_text(text.replace("link_lifetime_hours = 1", "link_lifetime_hours = 3"))
+    settings.VESTIBULE_PROFILE = str(custom)
+    account = make_account(email="member@example.org")
+    client = Client()
+    start(client, "recovery")
+    answer(client, "recovery", identifier="member@example.org")
+    page = client.get("/flow/recovery/").content.decode()
+    assert "pendant 3 heures" in page
+    link = Confirmation.objects.get(account=account)
+    assert timedelta(minutes=179) < link.expires_at - timezone.now() <= timedelta(hours=3)
+    mail = Message.objects.get(template="password_reset")
+    assert "3 heures" in mail.text_body

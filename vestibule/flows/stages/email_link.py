@@ -9,10 +9,8 @@ from django.urls import reverse
 from vestibule.accounts.models import Account, Confirmation
 from vestibule.accounts.services import link_send
 from vestibule.audit.services import event_record
-from vestibule.flows.engine import Stage, stage
+from vestibule.flows.engine import FlowRun, Stage, stage
 from vestibule.flows.throttles import link_allowed
-
-LIFETIME = timedelta(hours=1)
 
 
 @stage("email_link")
@@ -20,6 +18,14 @@ class EmailLink(Stage):
     template = "flows/email_link.html"
     link_purpose = Confirmation.Purpose.RECOVERY
     accepts_post = False
+
+    def lifetime_hours(self) -> int:
+        """The profile's `link_lifetime_hours` of this flow (1 by default)."""
+        flow = FlowRun.definition(self.run.name)
+        return flow.link_lifetime_hours if flow else 1
+
+    def context(self) -> dict[str, Any]:
+        return {"lifetime_hours": self.lifetime_hours()}
 
     def arrive(self) -> None:
         account = Account.objects.filter(pk=self.data.get("account_id")).first()
@@ -32,7 +38,7 @@ class EmailLink(Stage):
             purpose=Confirmation.Purpose.RECOVERY,
             template="password_reset",
             path=path,
-            lifetime=LIFETIME,
+            lifetime=timedelta(hours=self.lifetime_hours()),
             payload=self.run.payload(),
         )
         event_record("recovery.link_sent", request=self.request, account=account)
