@@ -302,9 +302,32 @@ def test_a_used_link_cannot_be_replayed(use_profile):
     answer(client, "recovery", identifier=account.email)
     link = last_link(account.email, "password_reset")
     assert client.get(link).status_code == 302
+    answer(client, "recovery", password=NEW, password_confirm=NEW)
     replay = Client().get(link)
     assert replay.status_code == 410
     assert "/flow/recovery/start/" in replay.content.decode()
+
+
+def test_a_link_opened_first_by_a_mail_scanner_still_works_once(use_profile):
+    use_profile("community")
+    account = make_account(email="member@example.org")
+    member = Client()
+    start(member, "recovery")
+    answer(member, "recovery", identifier=account.email)
+    link = last_link(account.email, "password_reset")
+    scanner = Client()
+    assert scanner.get(link).status_code == 302  # a link preview or a mail filter
+    assert member.get(link).status_code == 302
+    assert answer(member, "recovery", password=NEW, password_confirm=NEW).status_code == 302
+    account.refresh_from_db()
+    assert account.check_password(NEW)
+    # The other browser that opened it can no longer use it.
+    late = answer(
+        scanner, "recovery", password="another passphrase", password_confirm="another passphrase"
+    )
+    assert "déjà été utilisé" in html.unescape(late.content.decode())
+    account.refresh_from_db()
+    assert account.check_password(NEW)
 
 
 def test_a_link_is_void_once_the_password_changed(use_profile):

@@ -82,8 +82,8 @@ def link_send(
     return confirmation
 
 
-def link_consume(*, key: str, purpose: str) -> Confirmation:
-    """Use a link once: of two concurrent openings, exactly one succeeds."""
+def link_check(*, key: str, purpose: str) -> Confirmation:
+    """The link's confirmation if it is known, unused and unexpired; nothing is spent."""
     confirmation = (
         Confirmation.objects.select_related("account")
         .filter(key_digest=key_digest(key), purpose=purpose)
@@ -95,10 +95,22 @@ def link_consume(*, key: str, purpose: str) -> Confirmation:
         raise ConfirmationInvalid("used", confirmation.account)
     if confirmation.expires_at <= timezone.now():
         raise ConfirmationInvalid("expired", confirmation.account)
-    claimed = Confirmation.objects.filter(pk=confirmation.pk, used_at__isnull=True).update(
-        used_at=timezone.now()
+    return confirmation
+
+
+def link_spend(confirmation_id: int | None) -> bool:
+    """Mark a link used if it still is unused and unexpired: of two callers, one wins."""
+    return bool(
+        Confirmation.objects.filter(
+            pk=confirmation_id, used_at__isnull=True, expires_at__gt=timezone.now()
+        ).update(used_at=timezone.now())
     )
-    if not claimed:
+
+
+def link_consume(*, key: str, purpose: str) -> Confirmation:
+    """Use a link once: of two concurrent openings, exactly one succeeds."""
+    confirmation = link_check(key=key, purpose=purpose)
+    if not link_spend(confirmation.pk):
         raise ConfirmationInvalid("used", confirmation.account)
     return confirmation
 

@@ -39,12 +39,16 @@ class Stage:
 
     `submit` returns None to move on to the next stage (stage_ok), or a response to show
     instead; it adds errors to the form to show it again (challenge_invalid).
-    A stage that e-mails a link sets `link_purpose`; opening the link calls `resume`.
+    A stage that e-mails a link sets `link_purpose`; opening the link calls `resume`. The
+    link is spent when opened, unless `link_spent_on_open` is False: then a later stage
+    spends it (link_spend) when its work is done, as Django's password reset does, so that a
+    mail scanner opening the link first does not burn it.
     """
 
     name: ClassVar[str] = ""
     template: ClassVar[str] = "flows/stage.html"
     link_purpose: ClassVar[str] = ""
+    link_spent_on_open: ClassVar[bool] = True
     # A stage that waits for its e-mailed link takes no answer from the page.
     accepts_post: ClassVar[bool] = True
 
@@ -189,10 +193,10 @@ def stage_names_check(flows: dict[str, Flow]) -> list[str]:
     return unknown
 
 
-def link_purpose(flow: Flow) -> str:
-    """The purpose of the link the flow e-mails ("" if none): its resume URL accepts only that."""
+def link_stage(flow: Flow) -> type["Stage"] | None:
+    """The stage whose e-mailed link resumes the flow (None if none): its URL accepts only that."""
     for entry in flow.stages:
-        purpose = STAGES[entry.partition(":")[0]].link_purpose
-        if purpose:
-            return purpose
-    return ""
+        stage_class = STAGES[entry.partition(":")[0]]
+        if stage_class.link_purpose:
+            return stage_class
+    return None

@@ -14,9 +14,14 @@ from django.views.decorators.http import require_http_methods
 
 from vestibule.accounts.models import Account
 from vestibule.accounts.selectors import account_by_identifier
-from vestibule.accounts.services import ConfirmationInvalid, activation_send, link_consume
+from vestibule.accounts.services import (
+    ConfirmationInvalid,
+    activation_send,
+    link_check,
+    link_consume,
+)
 from vestibule.flows import stages  # noqa: F401  (registers every stage)
-from vestibule.flows.engine import FlowExpired, FlowRun, link_purpose
+from vestibule.flows.engine import FlowExpired, FlowRun, link_stage
 from vestibule.flows.throttles import link_allowed, resend_allowed
 
 DONE_TEMPLATES = {"recovery": "flows/recovery_done.html"}
@@ -117,15 +122,16 @@ def flow_asset(request: HttpRequest, name: str, what: str) -> HttpResponse:
 
 
 def flow_resume(request: HttpRequest, name: str, key: str) -> HttpResponse:
-    """An e-mailed link: used once, its flow carried into this browser, its key off the URL."""
+    """An e-mailed link: its flow carried into this browser, its key off the URL."""
     flow = FlowRun.definition(name)
     if flow is None:
         raise Http404
-    purpose = link_purpose(flow)
-    if not purpose:
+    stage_class = link_stage(flow)
+    if stage_class is None:
         raise Http404
+    open_link = link_consume if stage_class.link_spent_on_open else link_check
     try:
-        confirmation = link_consume(key=key, purpose=purpose)
+        confirmation = open_link(key=key, purpose=stage_class.link_purpose)
     except ConfirmationInvalid as invalid:
         return render(
             request,
@@ -134,6 +140,8 @@ def flow_resume(request: HttpRequest, name: str, key: str) -> HttpResponse:
             status=410 if invalid.reason in {"used", "expired"} else 404,
         )
     run = FlowRun.from_payload(request, name, confirmation.payload)
+    run.data["link_id"] = confirmation.pk  # for the stage that spends it
+    run.save()
     response = run.stage.resume(confirmation.payload)
     if response is not None:
         return response

@@ -17,6 +17,8 @@ from vestibule.flows.throttles import link_allowed
 class EmailLink(Stage):
     template = "flows/email_link.html"
     link_purpose = Confirmation.Purpose.RECOVERY
+    # Spent by new_password when the password is saved, not by whoever opens it first.
+    link_spent_on_open = False
     accepts_post = False
 
     def lifetime_hours(self) -> int:

@@ -3,12 +3,13 @@
 from typing import Any
 
 from django import forms
+from django.db import transaction
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from vestibule.accounts.forms import NewPasswordForm
 from vestibule.accounts.models import Account
-from vestibule.accounts.services import account_set_password
+from vestibule.accounts.services import account_set_password, link_spend
 from vestibule.flows.engine import Stage, stage
 
 
@@ -34,10 +35,17 @@ class NewPassword(Stage):
         if account is None:  # unreachable by construction; refuse rather than trust
             form.add_error(None, _("This request is no longer valid. Start again."))
             return None
-        account_set_password(
-            account=account,
-            password=form.cleaned_data["password"],
-            event="password.reset",
-            request=self.request,
-        )
+        with transaction.atomic():
+            # The link is spent here: of two browsers that opened it, the first to save wins.
+            if not link_spend(self.data.get("link_id")):
+                form.add_error(
+                    None, _("This link has already been used or has expired. Ask for a new one.")
+                )
+                return None
+            account_set_password(
+                account=account,
+                password=form.cleaned_data["password"],
+                event="password.reset",
+                request=self.request,
+            )
         return None
