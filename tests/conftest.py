@@ -1,5 +1,7 @@
 """Shared fixtures: a real SMTP peer (aiosmtpd on loopback), profiles, language, a clean cache."""
 
+import asyncio
+import contextlib
 import email
 import email.policy
 import socket
@@ -21,8 +23,20 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.lock = threading.Lock()
+        self.open = threading.Event()
+        self.open.set()
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        """The server takes mail but answers no DATA until the block ends (a slow server)."""
+        self.open.clear()
+        try:
+            yield
+        finally:
+            self.open.set()
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        await asyncio.get_running_loop().run_in_executor(None, self.open.wait)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
             self.messages.append(message)

@@ -55,7 +55,7 @@ def test_development_generates_a_secret_key_once_and_keeps_it(tmp_path):
 def test_check_profile_names_an_unknown_stage(tmp_path):
     custom = tmp_path / "custom.toml"
     text = (Path(__file__).parents[1] / "vestibule/profiles/default.toml").read_text()
-    custom.write_text(text.replace('"new_password"]', '"new_pasword"]'))
+    custom.write_text(text.replace('"activation_link"]', '"activation_lnk"]'))
     result = run("check-profile", str(custom), VESTIBULE_VAR_DIR=str(tmp_path))
     assert result.returncode != 0
-    assert "unknown stage 'new_pasword'" in result.stderr
+    assert "unknown stage 'activation_lnk'" in result.stderr

@@ -1,18 +1,24 @@
 """The outbox: e-mails are written in the caller's transaction and sent after commit.
 
+After commit, a thread of its own sends them, so no page waits for the SMTP server: how
+long a page takes never tells whether it sent an e-mail (a reset asked for an unknown
+address sends none). What that thread cannot send stays in the outbox for `send-mail`.
+
 States READY → SENDING → SENT, or back to READY with a back-off, then FAILED after
 MAX_ATTEMPTS. A sender that dies mid-send leaves SENDING; such a message is claimed
 again after CLAIM_TIMEOUT. Several senders may run: claims use SKIP LOCKED.
 """
 
+import atexit
 import logging
+import threading
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import transaction
+from django.db import connections, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -50,8 +56,42 @@ def message_enqueue(
             language=language,
         )
     if send_now:
-        transaction.on_commit(lambda: messages_send(ids=[message.pk]))
+        transaction.on_commit(lambda: send_in_background([message.pk]))
     return message
+
+
+_in_flight: set[threading.Thread] = set()
+_in_flight_lock = threading.Lock()
+
+
+def send_in_background(ids: list[int]) -> threading.Thread:
+    """Send `ids` from a thread of this process; the caller does not wait for SMTP."""
+    thread = threading.Thread(target=_send_and_close, args=(ids,), name="vestibule-mail")
+    thread.daemon = True
+    with _in_flight_lock:
+        _in_flight.add(thread)
+    thread.start()
+    return thread
+
+
+def _send_and_close(ids: list[int]) -> None:
+    try:
+        messages_send(ids=ids)
+    except Exception:  # e.g. the database is away: the outbox keeps the message for send-mail
+        log.exception("sending messages %s after commit failed", ids)
+    finally:
+        connections.close_all()  # this thread's own database connections
+        with _in_flight_lock:
+            _in_flight.discard(threading.current_thread())
+
+
+@atexit.register
+def background_sends_wait(timeout: float = 15.0) -> None:
+    """Wait for the sends in flight (at exit, so a stopping worker finishes them)."""
+    with _in_flight_lock:
+        threads = list(_in_flight)
+    for thread in threads:
+        thread.join(timeout)
 
 
 def _claim(ids: Iterable[int] | None, limit: int) -> list[Message]:
