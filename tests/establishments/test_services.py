@@ -126,6 +126,9 @@ def test_revoked_expired_and_resent_invitations_refuse_the_old_link():
     with pytest.raises(InvitationInvalid, match="revoked"):
         invitation_accept(key=old_key, password="chambre-avec-vue")
     assert Message.objects.filter(to="new@hotel.example").count() == 4
+    # The explicit revocation, then the expired one replaced by the third send, then the one
+    # the resend replaced: each in the audit log.
+    assert Event.objects.filter(kind="invitation.revoked", subject="new@hotel.example").count() == 3
 
 
 @pytest.mark.django_db(transaction=True)

@@ -157,9 +157,10 @@ def invitation_send(
 ) -> Invitation:
     """Invite `email` to `establishment` with `rights`; an earlier pending one is revoked."""
     email = email.strip().lower()
-    Invitation.objects.filter(
+    for earlier in Invitation.objects.filter(
         establishment=establishment, email__iexact=email, state=Invitation.State.PENDING
-    ).update(state=Invitation.State.REVOKED)
+    ).select_related("establishment"):
+        invitation_revoke(invitation=earlier, by=inviter, request=request)
     key, digest = key_new()
     invitation = Invitation.objects.create(
         establishment=establishment,
