@@ -130,7 +130,7 @@ def test_bad_rows_are_reported_with_line_and_reason_and_never_stop_the_others():
     assert "of region on" in reasons[16]
     assert report.created == 2
     assert "line 2: rejected: unknown region" in report.lines()[0]
-    assert report.lines()[-1] == "created 2, updated 0, unchanged 0, rejected 13"
+    assert report.lines()[-1] == "created 2, updated 0, unchanged 0, rejected 13, accounts linked 0"
 
 
 def test_a_row_whose_e_mails_belong_to_two_records_is_refused():
@@ -201,7 +201,7 @@ def test_the_command_imports_reports_and_sends_invitations(tmp_path):
     call_command("import_coverage", str(path), "--send-invitations", stdout=out)
     lines = out.getvalue().splitlines()
     assert lines[0] == "line 5: rejected: emails is empty"
-    assert lines[1] == "created 3, updated 0, unchanged 0, rejected 1"
+    assert lines[1] == "created 3, updated 0, unchanged 0, rejected 1, accounts linked 0"
     assert lines[2].startswith("invitations queued 3")
     assert Event.objects.get(kind="coverage.imported").subject == str(path)
 
@@ -228,3 +228,16 @@ def test_the_demo_file_imports_cleanly():
 
 def test_the_vestibule_command_lists_both_coverage_commands():
     assert "  import-coverage " in usage() and "  send-coverage-invitations " in usage()
+
+
+def test_accounts_activated_before_the_import_are_linked_by_e_mail():
+    nathalie = make_account(email="N.Gagnon@Boreal.example", region="qc")
+    make_account(email="felix@example.org", region="qc")  # a dependent: support links him
+    make_account(email="emily@acme.example", region="qc")  # her coverage is in another region
+    report = run_import(FAMILY)
+    assert report.linked == 1
+    assert report.lines()[-1].endswith("accounts linked 1")
+    assert CoverageRecord.objects.get(first_name="Nathalie").account == nathalie
+    assert CoverageRecord.objects.get(first_name="Félix").account is None
+    assert CoverageRecord.objects.get(first_name="Emily").account is None
+    assert run_import(FAMILY).linked == 0  # already linked: nothing more

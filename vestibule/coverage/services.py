@@ -15,6 +15,7 @@ from typing import Any, TextIO
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -498,12 +499,14 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[tuple[int, str]] = dataclasses.field(default_factory=list)
+    linked: int = 0  # accounts that existed already, linked by their e-mail
 
     def lines(self) -> list[str]:
         out = [f"line {line}: rejected: {reason}" for line, reason in self.rejected]
         out.append(
             f"created {self.created}, updated {self.updated}, "
-            f"unchanged {self.unchanged}, rejected {len(self.rejected)}"
+            f"unchanged {self.unchanged}, rejected {len(self.rejected)}, "
+            f"accounts linked {self.linked}"
         )
         return out
 
@@ -610,6 +613,7 @@ def coverage_import(*, rows: TextIO, profile: Profile, source: str = "") -> Impo
     accepted = _primaries_resolve(accepted, existing, report)
     report.rejected.sort()
     _rows_write(accepted, existing, report)
+    report.linked = _accounts_link_waiting(accepted)
     event_record(
         "coverage.imported",
         subject=source[:254],
@@ -619,6 +623,28 @@ def coverage_import(*, rows: TextIO, profile: Profile, source: str = "") -> Impo
         rejected=len(report.rejected),
     )
     return report
+
+
+def _accounts_link_waiting(rows: list[_Row]) -> int:
+    """Active accounts of the imported e-mails that have no coverage yet: linked by e-mail.
+
+    The same rule as at activation (coverage_link_by_email), for members who activated their
+    account before their organisation's file was imported.
+    """
+    linked = 0
+    by_region: dict[str, set[str]] = {}
+    for row in rows:
+        by_region.setdefault(row.region, set()).update(row.emails)
+    for region, emails in by_region.items():
+        waiting = Account.objects.annotate(address=Lower("email")).filter(
+            address__in=emails,
+            region=region,
+            status=Account.Status.ACTIVE,
+            coverage__isnull=True,
+        )
+        for account in waiting:
+            linked += coverage_link_by_email(account=account) is not None
+    return linked
 
 
 @dataclasses.dataclass
