@@ -1,5 +1,6 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
+from django.views.generic import RedirectView
 
 urlpatterns = [
     path("", include("vestibule.web.urls")),
@@ -7,6 +8,11 @@ urlpatterns = [
     path("flow/", include("vestibule.flows.urls")),
     path("establishments/", include("vestibule.establishments.urls")),
     path("coverage/", include("vestibule.coverage.urls")),
+    # Staff sign in on the members' sign-in page: one place for lockout, blocking and audit.
+    path(
+        "admin/login/",
+        RedirectView.as_view(url=reverse_lazy("accounts:login"), query_string=True),
+    ),
     path("admin/", admin.site.urls),
 ]
 

@@ -90,6 +90,17 @@ def test_a_success_resets_the_count():
     assert attempt("marie@example.org", PASSWORD) == "ok"
 
 
+def test_a_success_by_licence_resets_the_count_of_the_email_too(use_profile):
+    use_profile("dentists")
+    make_account(email="dr.lavoie@example.org", code="12345")
+    for _ in range(4):
+        assert attempt("dr.lavoie@example.org") == "invalid"
+    assert attempt("12345", PASSWORD) == "ok"
+    for _ in range(4):
+        assert attempt("dr.lavoie@example.org") == "invalid"
+    assert attempt("dr.lavoie@example.org", PASSWORD) == "ok"
+
+
 def test_attempts_while_locked_compute_no_hash_and_are_not_counted(hashes):
     make_account()
     for _ in range(5):
@@ -239,3 +250,24 @@ def test_an_unlocked_account_is_refused_no_more_after_a_password_reset():
         attempt("marie@example.org")
     account_set_password(account=account, password="a brand new passphrase", event="password.reset")
     assert attempt("marie@example.org", "a brand new passphrase") == "ok"
+
+
+def test_the_admin_login_sends_staff_to_the_sign_in_page():
+    response = Client().get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"] == "/login/?next=/admin/"
+
+
+def test_a_locked_staff_account_cannot_get_in_through_django_authenticate():
+    """The admin console's own login form, or any authenticate() caller, meets the lockout."""
+    from django.contrib.auth import authenticate
+    from django.test import RequestFactory
+
+    account = make_account(email="staff@example.org", is_staff=True)
+    request = RequestFactory().post("/admin/login/", REMOTE_ADDR="198.51.100.9")
+    for _ in range(5):
+        assert authenticate(request, username="staff@example.org", password=WRONG) is None
+    account.refresh_from_db()
+    assert account.locked_at is not None
+    assert authenticate(request, username="staff@example.org", password=PASSWORD) is None
+    assert Event.objects.filter(kind="sign_in.failed", account=account).count() == 5

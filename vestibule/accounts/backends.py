@@ -3,12 +3,14 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
+from vestibule.accounts.lockout import sign_in_attempt
 from vestibule.accounts.models import Account
-from vestibule.accounts.selectors import account_by_identifier
 
 
 class IdentifierBackend(ModelBackend):
-    """Sign-in by e-mail or member code; an unknown identifier costs one hash all the same."""
+    """Sign-in by e-mail or member code, through the same lockout, blocking and audit as the
+    sign-in page: whatever calls Django's authenticate() (the admin console's login, a later
+    API) gets no way around them."""
 
     def authenticate(
         self,
@@ -17,13 +19,9 @@ class IdentifierBackend(ModelBackend):
         password: str | None = None,
         **kwargs: Any,
     ) -> Account | None:
-        if username is None or password is None:
+        if request is None or username is None or password is None:
             return None
-        account = account_by_identifier(username)
-        if account is None:
-            # Same work as a known identifier, so timing does not reveal which exist.
-            Account().set_password(password)
-            return None
-        if account.check_password(password) and self.user_can_authenticate(account):
-            return account
+        result = sign_in_attempt(identifier=username, password=password, request=request)
+        if result.outcome == "ok" and self.user_can_authenticate(result.account):
+            return result.account
         return None

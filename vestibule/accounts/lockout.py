@@ -195,7 +195,8 @@ def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> 
         _record_failure(account, typed, ip, profile, request)
         return SignIn("invalid")
 
-    counters.clear("account_failures", str(account.pk))
+    # A success forgets every count of the account: by e-mail and by code alike.
+    failures_forget(account)
     counters.clear("identifier_failures", typed)
     if account.status == Account.Status.PENDING:
         event_record("sign_in.pending", request=request, account=account)
