@@ -312,3 +312,54 @@ def test_the_sign_up_page_has_the_language_switch_before_the_form(client, use_pr
     assert page.index('data-testid="language-en"') < page.index(
         '<form method="post" action="/flow/'
     )
+
+
+@pytest.mark.parametrize("profile", ["community", "dentists"])
+def test_a_stranger_who_signed_up_first_cannot_pre_hijack_the_account(use_profile, profile):
+    """Someone signs up first with another person's address and their own password; when the
+    owner signs up in turn, the stranger's link is void and the owner's password is the one."""
+    use_profile(profile)
+    fields = {"email": "camille@example.org"}
+    if profile == "dentists":
+        make_member(email="camille@example.org", code="12345", kind="dentist")
+        fields.update(code="12345", is_member="on")
+
+    def sign_up(password: str) -> str:
+        browser = Client()
+        start(browser, "registration")
+        answer(browser, "registration", password=password, password_confirm=password, **fields)
+        return last_link("camille@example.org", "activation")
+
+    stranger_link = sign_up("mot-de-passe-de-l-intrus")
+    owner_link = sign_up("mot-de-passe-de-camille")
+    assert Client().get(stranger_link).status_code == 410
+    owner = Client()
+    owner.get(owner_link, follow=True)
+    account = Account.objects.get()
+    assert account.status == Account.Status.ACTIVE
+    assert account.check_password("mot-de-passe-de-camille")
+    assert not account.check_password("mot-de-passe-de-l-intrus")
+
+
+@pytest.mark.parametrize("taken", [False, True])
+def test_an_open_sign_up_hashes_once_whether_or_not_the_address_has_an_account(
+    use_profile, monkeypatch, taken
+):
+    """The same work, so the same time, for a registered address as for a new one (seed 004)."""
+    from vestibule.accounts.hashers import VestibuleArgon2Hasher
+
+    use_profile("telehealth")
+    if taken:
+        make_account(email="camille@example.org")
+    encoded = []
+    original = VestibuleArgon2Hasher.encode
+    monkeypatch.setattr(
+        VestibuleArgon2Hasher,
+        "encode",
+        lambda self, *args, **kwargs: encoded.append(1) or original(self, *args, **kwargs),
+    )
+    browser = Client()
+    start(browser, "registration")
+    fields = {"email": "camille@example.org", "password": "un-passe-assez-long", "region": "qc"}
+    answer(browser, "registration", password_confirm=fields["password"], **fields)
+    assert len(encoded) == 1

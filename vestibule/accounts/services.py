@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.http import HttpRequest
@@ -158,9 +159,15 @@ def account_register(
     An address that already has an account never gets a second one: a pending account is
     returned for its link to be sent again; an active one's owner is told by e-mail, and
     the caller shows the same page as for a new account (no enumeration).
+
+    A pending account signed up for again takes the new password, and its earlier links
+    stop working: someone who signed up first with another person's address (account
+    pre-hijacking) cannot have that person activate the account with the stranger's password.
     """
     profile = get_profile()
     email = email.strip().lower()
+    # Hashed first, on every path: the answer takes as long whether the address is new or not.
+    password_hash = make_password(password)
     member = None
     if profile.registration.mode == "registry":
         member = _registry_member(email=email, code=code)
@@ -175,7 +182,14 @@ def account_register(
 
     if existing is not None:
         if existing.status == Account.Status.PENDING:
-            event_record("sign_up.repeated", request=request, account=existing)
+            with transaction.atomic():
+                Account.objects.filter(pk=existing.pk).update(password=password_hash)
+                Confirmation.objects.filter(
+                    account=existing,
+                    purpose=Confirmation.Purpose.ACTIVATION,
+                    used_at__isnull=True,
+                ).update(used_at=timezone.now())
+                event_record("sign_up.repeated", request=request, account=existing)
             return Registration(existing, "pending")
         event_record("sign_up.existing", request=request, account=existing)
         message_enqueue(
@@ -196,7 +210,7 @@ def account_register(
         language=language,
         region=region or (member.region if member else ""),
     )
-    account.set_password(password)
+    account.password = password_hash
     try:
         with transaction.atomic():
             account.save()
