@@ -90,6 +90,12 @@ def test_the_development_mail_page_lists_mail_and_is_gone_in_production(client, 
     assert client.get("/dev/mail/").status_code == 404
 
 
+def test_the_development_mail_page_answers_only_this_machine(settings):
+    settings.ALLOWED_HOSTS = ["*"]
+    assert Client(REMOTE_ADDR="::1").get("/dev/mail/").status_code == 200
+    assert Client(REMOTE_ADDR="192.0.2.10").get("/dev/mail/").status_code == 404
+
+
 def test_a_csrf_failure_page_explains_what_to_do():
     client = Client(enforce_csrf_checks=True)
     page = client.post("/language/", {"language": "en"})

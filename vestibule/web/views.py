@@ -57,19 +57,21 @@ def cookie_notice_accept(request: HttpRequest) -> HttpResponse:
     return response
 
 
-def _development_only() -> None:
-    if settings.PRODUCTION:
+def _development_only(request: HttpRequest) -> None:
+    """Development, and only from this machine: the mail holds live activation and reset
+    links, so a development server reachable from elsewhere does not show it."""
+    if settings.PRODUCTION or request.META.get("REMOTE_ADDR") not in {"127.0.0.1", "::1"}:
         raise Http404
 
 
 def dev_mail_list(request: HttpRequest) -> HttpResponse:
     """Development only: the e-mails the portal wrote, newest first."""
-    _development_only()
+    _development_only(request)
     return render(request, "web/dev_mail_list.html", {"messages": Message.objects.all()[:100]})
 
 
 def dev_mail_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    _development_only()
+    _development_only(request)
     message = get_object_or_404(Message, pk=pk)
     return render(request, "web/dev_mail_detail.html", {"mail": message})
 
