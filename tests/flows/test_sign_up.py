@@ -363,3 +363,22 @@ def test_an_open_sign_up_hashes_once_whether_or_not_the_address_has_an_account(
     fields = {"email": "camille@example.org", "password": "un-passe-assez-long", "region": "qc"}
     answer(browser, "registration", password_confirm=fields["password"], **fields)
     assert len(encoded) == 1
+
+
+def test_an_activation_link_of_an_account_disabled_meanwhile_signs_nobody_in(use_profile):
+    use_profile("community")
+    browser = Client()
+    start(browser, "registration")
+    password = "un-passe-assez-long"
+    answer(
+        browser,
+        "registration",
+        email="camille@example.org",
+        password=password,
+        password_confirm=password,
+    )
+    Account.objects.update(status=Account.Status.DISABLED)
+    opened = Client()
+    assert opened.get(last_link("camille@example.org", "activation"))["Location"] == "/login/"
+    assert opened.get("/portal/").status_code == 302
+    assert Account.objects.get().status == Account.Status.DISABLED

@@ -45,8 +45,11 @@ class ActivationLink(Stage):
         if account is None:
             return None
         account_activate(account=account, request=self.request)
-        account_sign_in(self.request, account)
+        account.refresh_from_db(fields=["status"])
         self.run.end()
+        if account.status != Account.Status.ACTIVE:  # disabled by staff meanwhile
+            return HttpResponseRedirect(reverse("accounts:login"))
+        account_sign_in(self.request, account)
         # The link may open in a browser without our language cookie: speak the account's.
         with translation.override(account.language):
             messages.success(
