@@ -138,3 +138,30 @@ def test_staff_see_the_outbox_and_can_send_a_failed_message_again(admin_client):
     message.refresh_from_db()
     assert message.state == Message.State.READY
     assert admin_client.get(f"/admin/notifications/message/{message.pk}/delete/").status_code == 403
+
+
+def test_a_long_outage_never_gives_a_message_up(smtp_peer, inbox):
+    message = enqueue()
+    Message.objects.filter(pk=message.pk).update(attempts=40)
+    smtp_peer.stop()
+    try:
+        assert messages_send() == (0, 1)
+    finally:
+        smtp_peer.start()
+    message.refresh_from_db()
+    assert (message.state, message.attempts) == (Message.State.READY, 41)
+    Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())
+    assert messages_send() == (1, 0)
+    assert inbox.wait_for("marie@example.org")
+
+
+def test_only_a_permanent_refusal_counts_toward_giving_up():
+    import smtplib
+
+    from vestibule.notifications.services import refused_for_good
+
+    assert refused_for_good(smtplib.SMTPRecipientsRefused({"a@b.example": (550, b"no such user")}))
+    assert not refused_for_good(smtplib.SMTPRecipientsRefused({"a@b.example": (451, b"later")}))
+    assert refused_for_good(smtplib.SMTPDataError(554, b"rejected"))
+    assert not refused_for_good(smtplib.SMTPServerDisconnected("gone"))
+    assert not refused_for_good(ConnectionRefusedError(111, "refused"))

@@ -4,13 +4,16 @@ After commit, a thread of its own sends them, so no page waits for the SMTP serv
 long a page takes never tells whether it sent an e-mail (a reset asked for an unknown
 address sends none). What that thread cannot send stays in the outbox for `send-mail`.
 
-States READY → SENDING → SENT, or back to READY with a back-off, then FAILED after
-MAX_ATTEMPTS. A sender that dies mid-send leaves SENDING; such a message is claimed
+States READY → SENDING → SENT, or back to READY with a back-off. Only a server's
+permanent refusal (an SMTP 5xx answer) ends in FAILED, after MAX_ATTEMPTS; while the
+server is unreachable or answers 4xx, the message waits, however long the outage. A
+sender that dies mid-send leaves SENDING; such a message is claimed
 again after CLAIM_TIMEOUT. Several senders may run: claims use SKIP LOCKED.
 """
 
 import atexit
 import logging
+import smtplib
 import threading
 from collections.abc import Iterable
 from datetime import timedelta
@@ -123,9 +126,19 @@ def _deliver(message: Message, connection: Any) -> None:
     email.send()
 
 
+def refused_for_good(error: Exception) -> bool:
+    """An SMTP 5xx answer (for every recipient): retrying the same message will not help."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    code = getattr(error, "smtp_code", None)
+    return isinstance(code, int) and 500 <= code < 600
+
+
 def _postpone(message: Message, error: Exception) -> None:
     attempts = message.attempts + 1
-    state = Message.State.FAILED if attempts >= MAX_ATTEMPTS else Message.State.READY
+    given_up = refused_for_good(error) and attempts >= MAX_ATTEMPTS
+    state = Message.State.FAILED if given_up else Message.State.READY
     Message.objects.filter(pk=message.pk).update(
         state=state,
         attempts=attempts,
