@@ -255,3 +255,28 @@ def test_profiles_without_the_reminder_offer_only_the_support_contact(use_profil
     use_profile("extranet")
     page = client.get("/login/forgotten-identifier/").content.decode()
     assert 'name="email"' not in page and "assistance@extranet.example" in page
+
+
+def test_the_time_outs_come_from_the_profile(client, settings, tmp_path):
+    from vestibule.config import PROFILES_DIR
+
+    text = (PROFILES_DIR / "default.toml").read_text()
+    custom = tmp_path / "long.toml"
+    custom.write_text(
+        text.replace("idle_minutes = 60", "idle_minutes = 120").replace(
+            "absolute_hours = 24", "absolute_hours = 72"
+        )
+    )
+    settings.VESTIBULE_PROFILE = str(custom)
+    make_account()
+    response = sign_in(client, "marie@example.org")
+    assert response.cookies[django_settings.SESSION_COOKIE_NAME]["max-age"] == 72 * 3600
+    session = client.session
+    session[SEEN_AT] = int(time.time()) - 90 * 60  # idle 90 min: within 120
+    session[SIGNED_IN_AT] = int(time.time()) - 48 * 3600  # 48 h: within 72
+    session.save()
+    assert client.get("/portal/").status_code == 200
+    session = client.session
+    session[SEEN_AT] = int(time.time()) - 121 * 60
+    session.save()
+    assert client.get("/portal/").status_code == 302

@@ -15,10 +15,12 @@ SEEN_RESOLUTION = 60
 
 
 def session_start(request: HttpRequest) -> None:
-    """Start both clocks; called right after sign-in."""
+    """Start both clocks; called right after sign-in. The cookie and the stored session
+    last as long as the profile's absolute time-out, whatever SESSION_COOKIE_AGE says."""
     now = int(time.time())
     request.session[SIGNED_IN_AT] = now
     request.session[SEEN_AT] = now
+    request.session.set_expiry(get_profile().sessions.absolute_hours * 3600)
 
 
 class SessionTimeoutMiddleware:
