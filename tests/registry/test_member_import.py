@@ -106,3 +106,41 @@ def test_a_missing_file_is_a_clear_error(tmp_path):
 
     with pytest.raises(CommandError, match="No such file"):
         call_command("import_members", str(tmp_path / "nope.csv"))
+
+
+def test_an_e_mail_freed_by_a_later_row_of_the_file_can_be_taken_by_an_earlier_member():
+    run_import(
+        "physician,11111,a@example.org,Anne,A,,yes\n"  # created first: the lower id
+        "physician,22222,b@example.org,Bruno,B,,yes\n"
+    )
+    # Bruno moves to d@ (listed first), then Anne takes b@: the unique index must not trip.
+    report = run_import(
+        "physician,22222,d@example.org,Bruno,B,,yes\n"
+        "physician,11111,b@example.org,Anne,A,,yes\n"
+        "physician,33333,new@example.org,Nora,N,,yes\n"
+    )
+    assert (report.created, report.updated, report.rejected) == (1, 2, [])
+    emails = dict(Member.objects.values_list("code", "email"))
+    assert emails == {
+        "11111": "b@example.org",
+        "22222": "d@example.org",
+        "33333": "new@example.org",
+    }
+
+
+def test_a_swap_within_one_file_is_refused_row_by_row_and_nothing_is_half_written():
+    run_import(
+        "physician,11111,a@example.org,Anne,A,,yes\nphysician,22222,b@example.org,Bruno,B,,yes\n"
+    )
+    report = run_import(
+        "physician,11111,b@example.org,Anne,A,,yes\n"
+        "physician,22222,a@example.org,Bruno,B,,yes\n"
+        "physician,33333,new@example.org,Nora,N,,yes\n"
+    )
+    assert report.created == 1 and [line for line, _ in report.rejected] == [2, 3]
+    emails = dict(Member.objects.values_list("code", "email"))
+    assert emails == {
+        "11111": "a@example.org",
+        "22222": "b@example.org",
+        "33333": "new@example.org",
+    }

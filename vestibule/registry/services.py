@@ -116,6 +116,7 @@ def member_import(*, rows: TextIO, profile: Profile) -> ImportReport:
             continue
         else:
             old_email = current.email.lower()
+            current.email_before = current.email
             if owner_of_email.get(old_email) == current.code:
                 del owner_of_email[old_email]
             for field in FIELDS:
@@ -131,6 +132,14 @@ def member_import(*, rows: TextIO, profile: Profile) -> ImportReport:
 
 @transaction.atomic
 def _write(to_create: Iterable[Member], to_update: list[Member]) -> None:
-    # Updates first: an e-mail moved from one member to another is freed before it is taken.
+    # An e-mail one member gives up may be taken by another in the same file. The unique
+    # index is checked row by row, so the members whose e-mail changes first step aside to
+    # an address of their own, then all take their new one; new members come last.
+    moving = [m for m in to_update if m.email.lower() != m.email_before.lower()]
+    Member.objects.bulk_update(
+        [Member(pk=m.pk, email=f"moving-{m.pk}@vestibule.invalid") for m in moving],
+        ["email"],
+        batch_size=BATCH,
+    )
     Member.objects.bulk_update(to_update, list(FIELDS), batch_size=BATCH)
     Member.objects.bulk_create(list(to_create), batch_size=BATCH)
