@@ -106,3 +106,12 @@ def test_a_recovery_without_the_emailed_link_is_refused(tmp_path):
     path.write_text(text.replace('\n          "email_link", ', "\n          "))
     with pytest.raises(ProfileError, match=r"flows\.recovery\.stages: expected 'email_link'"):
         load_profile(str(path))
+
+
+def test_french_comes_first(tmp_path):
+    path = tmp_path / "english_first.toml"
+    text = (PROFILES_DIR / "default.toml").read_text()
+    assert 'languages = ["fr", "en"]' in text
+    path.write_text(text.replace('languages = ["fr", "en"]', 'languages = ["en", "fr"]'))
+    with pytest.raises(ProfileError, match=r"languages: expected 'fr' first"):
+        load_profile(str(path))

@@ -274,6 +274,8 @@ def _check(profile: Profile, source: str) -> None:
             ) from None
     if not set(profile.languages) <= {"fr", "en"} or not profile.languages:
         raise ProfileError(f"{source}: languages: expected a list drawn from 'fr' and 'en'")
+    if profile.languages[0] != "fr":
+        raise ProfileError(f"{source}: languages: expected 'fr' first (the default language)")
     policy = profile.password
     if policy.min_length < 1 or policy.max_length < max(64, policy.min_length):
         raise ProfileError(

@@ -382,3 +382,27 @@ def test_an_activation_link_of_an_account_disabled_meanwhile_signs_nobody_in(use
     assert opened.get(last_link("camille@example.org", "activation"))["Location"] == "/login/"
     assert opened.get("/portal/").status_code == 302
     assert Account.objects.get().status == Account.Status.DISABLED
+
+
+def test_a_profile_may_turn_off_the_warning_to_the_owner(settings, tmp_path):
+    from vestibule.config import PROFILES_DIR
+
+    text = (PROFILES_DIR / "community.toml").read_text()
+    custom = tmp_path / "quiet.toml"
+    custom.write_text(
+        text.replace("notify_existing_by_email = true", "notify_existing_by_email = false")
+    )
+    settings.VESTIBULE_PROFILE = str(custom)
+    make_account(email="camille@example.org")
+    browser = Client()
+    start(browser, "registration")
+    password = "nouveau-passe-9"
+    response = answer(
+        browser,
+        "registration",
+        email="camille@example.org",
+        password=password,
+        password_confirm=password,
+    )
+    assert response.status_code == 302
+    assert not Message.objects.filter(template="already_registered").exists()

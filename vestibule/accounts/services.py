@@ -192,12 +192,13 @@ def account_register(
                 event_record("sign_up.repeated", request=request, account=existing)
             return Registration(existing, "pending")
         event_record("sign_up.existing", request=request, account=existing)
-        message_enqueue(
-            template="already_registered",
-            to=existing.email,
-            language=existing.language,
-            context={"account": existing},
-        )
+        if profile.registration.notify_existing_by_email:
+            message_enqueue(
+                template="already_registered",
+                to=existing.email,
+                language=existing.language,
+                context={"account": existing},
+            )
         return Registration(existing, "existing")
 
     account = Account(
