@@ -3,6 +3,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 VESTIBULE = str(Path(sys.executable).with_name("vestibule"))
 
 
@@ -59,3 +61,13 @@ def test_check_profile_names_an_unknown_stage(tmp_path):
     result = run("check-profile", str(custom), VESTIBULE_VAR_DIR=str(tmp_path))
     assert result.returncode != 0
     assert "unknown stage 'activation_lnk'" in result.stderr
+
+
+@pytest.mark.parametrize("profile", ["default", "dentists", "physicians", "telehealth"])
+def test_demo_sets_up_a_profile_and_says_what_to_try(tmp_path, profile):
+    result = run("demo", "--no-serve", VESTIBULE_PROFILE=profile, VESTIBULE_VAR_DIR=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "/dev/mail/" in result.stdout and "Sign in as:" in result.stdout
+    assert (tmp_path / f"vestibule-{profile}.sqlite3").exists()
+    again = run("demo", "--no-serve", VESTIBULE_PROFILE=profile, VESTIBULE_VAR_DIR=str(tmp_path))
+    assert again.returncode == 0, again.stderr  # a second run finds everything in place
