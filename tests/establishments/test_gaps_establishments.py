@@ -24,18 +24,8 @@ from vestibule.establishments.services import (
 )
 from vestibule.notifications.models import Message
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("extranet")]
 NEW_PASSWORD = "chambre-avec-vue"
-
-
-@pytest.fixture(autouse=True)
-def extranet(use_profile):
-    use_profile("extranet")
-
-
-@pytest.fixture
-def place():
-    return hotel()
 
 
 @pytest.fixture

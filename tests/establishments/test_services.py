@@ -22,10 +22,7 @@ from vestibule.establishments.services import (
 )
 from vestibule.notifications.models import Message
 
-
-@pytest.fixture(autouse=True)
-def extranet(use_profile):
-    use_profile("extranet")
+pytestmark = pytest.mark.usefixtures("extranet")
 
 
 def send(establishment, by, email="new@hotel.example", rights=("reservations", "rates")):

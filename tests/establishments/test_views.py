@@ -8,17 +8,7 @@ from tests.factories import PASSWORD, make_account
 from vestibule.establishments.models import Invitation, Membership
 from vestibule.notifications.models import Message
 
-pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def extranet(use_profile):
-    use_profile("extranet")
-
-
-@pytest.fixture
-def place():
-    return hotel()
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("extranet")]
 
 
 @pytest.fixture

@@ -8,22 +8,11 @@ from django.test import Client
 
 from tests.factories import make_account
 from tests.flows.walk import answer, last_link, stage_index, start
-from vestibule.accounts.security_questions import security_answers_set
 from vestibule.audit.models import Event
 from vestibule.flows.throttles import LINKS_PER_ACCOUNT
 from vestibule.notifications.models import Message
 
 pytestmark = pytest.mark.django_db
-ANSWERS = {"first_school": "École Saint-Joseph", "first_pet": "Filou", "birth_city": "Québec"}
-
-
-@pytest.fixture
-def physician(use_profile, settings):
-    use_profile("physicians")
-    settings.VESTIBULE_CAPTCHA_FIXED_ANSWER = "12345"
-    account = make_account(email="50143904@50143904.com", code="54321", kind="physician")
-    security_answers_set(account=account, answers=ANSWERS)
-    return account
 
 
 def nonce(client: Client) -> str:

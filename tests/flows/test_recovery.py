@@ -9,26 +9,15 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.factories import PASSWORD, make_account
-from tests.flows.walk import answer, last_link, stage_index, start
+from tests.flows.walk import ANSWERS, answer, last_link, stage_index, start
 from vestibule.accounts.models import Account, Confirmation
-from vestibule.accounts.security_questions import security_answers_set
 from vestibule.audit.models import Event
 from vestibule.config import PROFILES_DIR
 from vestibule.notifications.models import Message
 
 pytestmark = pytest.mark.django_db
 NEW = "a fresh passphrase 2026"
-ANSWERS = {"first_school": "École Saint-Joseph", "first_pet": "Filou", "birth_city": "Québec"}
 TYPED = {"first_school": "ecole  saint-joseph", "first_pet": "FILOU", "birth_city": "quebec"}
-
-
-@pytest.fixture
-def physician(use_profile, settings):
-    use_profile("physicians")
-    settings.VESTIBULE_CAPTCHA_FIXED_ANSWER = "12345"
-    account = make_account(email="50143904@50143904.com", code="54321", kind="physician")
-    security_answers_set(account=account, answers=ANSWERS)
-    return account
 
 
 def questions_asked(client: Client) -> list[str]:

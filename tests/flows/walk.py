@@ -6,6 +6,8 @@ from django.test import Client
 
 from vestibule.notifications.models import Message
 
+# The physician fixture's security answers (tests/flows/conftest.py).
+ANSWERS = {"first_school": "École Saint-Joseph", "first_pet": "Filou", "birth_city": "Québec"}
 LINK = re.compile(r"https?://[^/\s]+(/flow/[\w-]+/resume/[\w-]+/)")
 
 
