@@ -271,3 +271,15 @@ def test_a_locked_staff_account_cannot_get_in_through_django_authenticate():
     assert account.locked_at is not None
     assert authenticate(request, username="staff@example.org", password=PASSWORD) is None
     assert Event.objects.filter(kind="sign_in.failed", account=account).count() == 5
+
+
+def test_an_unknown_identifier_stays_locked_like_an_account_not_like_a_window():
+    """A locked unknown identifier tells the same story as a locked account: the lock holds
+    after the failures are forgotten, until it would end for an account."""
+    from vestibule.throttle import counters
+
+    for _ in range(5):
+        assert attempt("nobody@example.org") == "invalid"
+    counters.clear("identifier_failures", "nobody@example.org")  # the window has passed
+    assert attempt("nobody@example.org") == "locked"
+    assert attempt("nobody@example.org", "another guess") == "locked"

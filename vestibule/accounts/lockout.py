@@ -40,8 +40,12 @@ def _typed_key(raw: str, profile: Profile) -> str:
 
 
 def _failure_rate(profile: Profile) -> counters.Rate:
-    cooloff = profile.lockout.cooloff_minutes * 60
-    return counters.Rate(profile.lockout.threshold, cooloff or FAILURE_MEMORY)
+    return counters.Rate(profile.lockout.threshold, FAILURE_MEMORY)
+
+
+def _lock_seconds(profile: Profile) -> int:
+    """How long an unknown identifier stays "locked": as long as an account would."""
+    return profile.lockout.cooloff_minutes * 60 or FAILURE_MEMORY
 
 
 def account_is_locked(account: Account, profile: Profile | None = None) -> bool:
@@ -59,6 +63,9 @@ def failures_forget(account: Account) -> None:
     """Reset the consecutive-failure counts of the account and of its identifiers."""
     counters.clear("account_failures", str(account.pk))
     counters.clear("answer_failures", f"account:{account.pk}")
+    counters.unblock("identifier", account.email.lower())
+    if account.code:
+        counters.unblock("identifier", account.code)
     counters.clear("identifier_failures", account.email.lower())
     if account.code:
         counters.clear("identifier_failures", account.code)
@@ -110,6 +117,10 @@ def _record_failure(
     identifier_failures = counters.hit("identifier_failures", typed, rate)
     if account is None:
         event_record("sign_in.failed", request=request, subject=typed[:254], known=False)
+        if identifier_failures >= profile.lockout.threshold:
+            # Locked from now, for as long as an account is: the same story as a real one.
+            counters.block("identifier", typed, _lock_seconds(profile))
+            counters.clear("identifier_failures", typed)
         return
     failures = counters.hit("account_failures", str(account.pk), rate)
     event_record("sign_in.failed", request=request, account=account, failures=failures)
@@ -122,9 +133,7 @@ def failure_record(*, account: Account | None, typed: str, request: HttpRequest)
     profile = get_profile()
     _record_failure(account, _typed_key(typed, profile), client_ip(request), profile, request)
     if account is None:
-        return counters.count("identifier_failures", _typed_key(typed, profile)) >= (
-            profile.lockout.threshold
-        )
+        return counters.blocked_for("identifier", _typed_key(typed, profile)) > 0
     account.refresh_from_db(fields=["locked_at"])
     return account.locked_at is not None
 
@@ -180,10 +189,7 @@ def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> 
             "sign_in.refused_locked", key=str(account.pk), request=request, account=account
         )
         return SignIn("locked", account)
-    if (
-        account is None
-        and counters.count("identifier_failures", typed) >= profile.lockout.threshold
-    ):
+    if account is None and counters.blocked_for("identifier", typed):
         # Same answer as for a locked account, so nothing tells whether this one exists.
         return SignIn("locked")
 

@@ -54,3 +54,7 @@ def blocked_for(scope: str, subject: str) -> int:
     """Seconds left on a block of `subject`, 0 when not blocked."""
     until = cache.get(_key(f"{scope}:until", subject))
     return max(0, int(until - time.time())) if until else 0
+
+
+def unblock(scope: str, subject: str) -> None:
+    cache.delete(_key(f"{scope}:until", subject))
