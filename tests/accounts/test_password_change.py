@@ -58,6 +58,8 @@ def test_a_change_keeps_this_session_ends_the_others_and_sends_an_email(client, 
         ("en", {"current": ""}, "current_password", "This field is required."),
         ("fr", {"new": "short"}, "password", "minimum de 15 caractères"),
         ("en", {"new": "short"}, "password", "at least 15 characters"),
+        ("fr", {"new": "x" * 129}, "password", "un maximum de 128 caractères"),
+        ("en", {"new": "x" * 129}, "password", "at most 128 characters"),
         ("fr", {"new": "marie@example.org"}, "password", "ne peut pas être votre adresse courriel"),
         ("en", {"new": "marie@example.org"}, "password", "cannot be your e-mail address"),
         (
@@ -91,3 +93,13 @@ def test_wrong_current_passwords_count_toward_the_lockout(client, signed_in):
     signed_in.refresh_from_db()
     assert signed_in.locked_at is not None
     assert client.get("/portal/").status_code == 302
+
+
+def test_a_long_password_is_kept_whole_never_truncated(client, signed_in):
+    long_password = "une phrase de passe " * 6 + "fin"  # 123 characters
+    response = change(client, new=long_password, confirm=long_password)
+    assert response.status_code == 302
+    signed_in.refresh_from_db()
+    assert signed_in.check_password(long_password)
+    assert not signed_in.check_password(long_password[:72])
+    assert not signed_in.check_password(long_password[:-1])

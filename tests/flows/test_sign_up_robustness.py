@@ -175,3 +175,14 @@ def test_the_send_mail_loop_also_purges(use_profile, capsys):
     call_command("send_mail", "--once")
     assert not Account.objects.exists()
     assert "purged 1" in capsys.readouterr().out
+
+
+@pytest.mark.django_db
+def test_the_purge_command_deletes_what_is_due_and_says_how_many(use_profile, capsys):
+    use_profile("community")
+    stale = Account.objects.create(email="old@example.org", status=Account.Status.PENDING)
+    Account.objects.filter(pk=stale.pk).update(created_at=timezone.now() - timedelta(days=400))
+    Account.objects.create(email="new@example.org", status=Account.Status.PENDING)
+    call_command("purge_unactivated")
+    assert "purged 1 unactivated account(s)" in capsys.readouterr().out
+    assert list(Account.objects.values_list("email", flat=True)) == ["new@example.org"]

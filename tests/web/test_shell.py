@@ -1,3 +1,5 @@
+import html
+
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
@@ -101,3 +103,28 @@ def test_a_csrf_failure_page_explains_what_to_do():
     page = client.post("/language/", {"language": "en"})
     assert page.status_code == 403
     assert "formulaire" in page.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "greeting", "kind"),
+    [("fr", "Bienvenue, Claire Fortin", "Médecin"), ("en", "Welcome, Claire Fortin", "Physician")],
+)
+def test_the_portal_home_greets_the_member_and_shows_kind_and_identifier(
+    use_profile, language, greeting, kind
+):
+    use_profile("physicians")
+    account = make_account(
+        email="claire@example.org",
+        code="54321",
+        kind="physician",
+        first_name="Claire",
+        last_name="Fortin",
+        language=language,
+    )
+    client = Client()
+    client.cookies["vestibule_language"] = language
+    client.force_login(account)
+    page = html.unescape(client.get("/portal/").content.decode())
+    assert f"<h1>{greeting}</h1>" in page
+    assert f'data-testid="member-kind">{kind}<' in page
+    assert 'data-testid="member-identifier">54321<' in page
