@@ -71,3 +71,35 @@ def test_demo_sets_up_a_profile_and_says_what_to_try(tmp_path, profile):
     assert (tmp_path / f"vestibule-{profile}.sqlite3").exists()
     again = run("demo", "--no-serve", VESTIBULE_PROFILE=profile, VESTIBULE_VAR_DIR=str(tmp_path))
     assert again.returncode == 0, again.stderr  # a second run finds everything in place
+
+
+def test_demo_mail_links_lead_to_the_port_it_serves(tmp_path):
+    import re
+    import urllib.parse
+    import urllib.request
+    from http.cookiejar import CookieJar
+
+    from tests.load.server import BIN, free_port, running
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.pop("VESTIBULE_BASE_URL", None)
+    env.update(VESTIBULE_PROFILE="community", VESTIBULE_VAR_DIR=str(tmp_path))
+    command = [BIN / "vestibule", "demo", "--port", str(port)]
+    with running(command, env, port) as base:
+        browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+        page = browser.open(f"{base}/flow/recovery/start/", timeout=10).read().decode()
+        fields = dict(
+            re.findall(r'name="(csrfmiddlewaretoken|flow_id|stage_index)" value="([^"]*)"', page)
+        )
+        fields["identifier"] = "membre@example.org"
+        request = urllib.request.Request(
+            f"{base}/flow/recovery/",
+            data=urllib.parse.urlencode(fields).encode(),
+            headers={"Referer": base},
+        )
+        browser.open(request, timeout=10).read()
+        listing = browser.open(f"{base}/dev/mail/", timeout=10).read().decode()
+        first = re.search(r'href="(/dev/mail/\d+/)"', listing).group(1)
+        mail = browser.open(f"{base}{first}", timeout=10).read().decode()
+    assert f"http://127.0.0.1:{port}/flow/recovery/resume/" in mail

@@ -42,6 +42,9 @@ class Command(BaseCommand):
         self._coverage(profile, accounts)
         self._banner(profile, accounts, port)
         if not no_serve:
+            if "VESTIBULE_BASE_URL" not in os.environ:
+                # Links in e-mails lead to the port this demo serves, not to the default one.
+                settings.VESTIBULE_BASE_URL = f"http://127.0.0.1:{port}"
             call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
 
     @transaction.atomic
