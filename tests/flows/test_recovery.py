@@ -442,3 +442,26 @@ def test_the_reset_link_lives_as_long_as_the_profile_says(settings, tmp_path):
     assert timedelta(minutes=179) < link.expires_at - timezone.now() <= timedelta(hours=3)
     mail = Message.objects.get(template="password_reset")
     assert "3 heures" in mail.text_body
+
+
+def test_the_answer_cap_and_the_spent_link_speak_english_too(physician, use_profile):
+    client = Client()
+    client.cookies["vestibule_language"] = "en"
+    reach_questions(client, email="nobody@example.org")
+    for _ in range(5):
+        page = answer(client, "recovery", **dict.fromkeys(questions_asked(client), "x"))
+    assert "Too many wrong answers. Try again tomorrow or contact support." in html.unescape(
+        page.content.decode()
+    )
+    use_profile("community")
+    account = make_account(email="member@example.org")
+    member, other = Client(), Client()
+    other.cookies["vestibule_language"] = "en"
+    start(member, "recovery")
+    answer(member, "recovery", identifier=account.email)
+    link = last_link(account.email, "password_reset")
+    other.get(link)
+    member.get(link)
+    answer(member, "recovery", password=NEW, password_confirm=NEW)
+    late = answer(other, "recovery", password=NEW + "x", password_confirm=NEW + "x")
+    assert "This link has already been used or has expired." in html.unescape(late.content.decode())
