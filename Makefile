@@ -35,8 +35,8 @@ lint: $(STAMP)
 
 # Regenerate the French catalogue after changing user-visible strings (needs gettext).
 messages: $(STAMP)
-	cd vestibule && ../$(BIN)/django-admin makemessages -l fr --settings=vestibule.settings --no-obsolete
-	cd vestibule && ../$(BIN)/django-admin compilemessages -l fr --settings=vestibule.settings
+	cd vestibule && VESTIBULE_VAR_DIR=../var ../$(BIN)/django-admin makemessages -l fr --settings=vestibule.settings --no-obsolete
+	cd vestibule && VESTIBULE_VAR_DIR=../var ../$(BIN)/django-admin compilemessages -l fr --settings=vestibule.settings
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
