@@ -1,4 +1,5 @@
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -192,3 +193,19 @@ def test_every_step_is_audited():
         "membership.removed",
     } <= kinds
     assert Account.objects.filter(email="new@hotel.example").exists()
+
+
+@pytest.mark.django_db
+def test_grants_are_audited_and_an_expired_invitation_shows_as_expired():
+    place = hotel()
+    admin = member_of(place, "admin@hotel.example", ALL)
+    key = send(place, admin.account)
+    invitation = Invitation.objects.get()
+    assert invitation.current_state == Invitation.State.PENDING
+    Invitation.objects.update(expires_at=timezone.now())
+    invitation.refresh_from_db()
+    assert invitation.current_state == Invitation.State.EXPIRED
+    Invitation.objects.update(expires_at=timezone.now() + timedelta(days=1))
+    membership = invitation_accept(key=key, password="chambre-avec-vue")
+    granted = Event.objects.get(kind="membership.granted", account=membership.account)
+    assert granted.data["rights"] == membership.rights

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
 
 from vestibule.establishments.models import Establishment, Invitation, Membership
 
@@ -37,7 +38,14 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(Invitation)
 class InvitationAdmin(admin.ModelAdmin):
-    list_display = ("email", "establishment", "state", "created_at", "expires_at", "accepted_at")
+    list_display = (
+        "email",
+        "establishment",
+        "state_shown",
+        "created_at",
+        "expires_at",
+        "accepted_at",
+    )
     list_filter = ("state",)
     search_fields = ("email", "establishment__name")
     exclude = ("key_digest",)
@@ -55,6 +63,10 @@ class InvitationAdmin(admin.ModelAdmin):
         "accepted_at",
         "accepted_by",
     )
+
+    @admin.display(description=_("state"), ordering="state")
+    def state_shown(self, invitation: Invitation) -> str:
+        return invitation.current_state.label
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

@@ -57,6 +57,7 @@ class Invitation(models.Model):
         PENDING = "pending", _("pending")
         ACCEPTED = "accepted", _("accepted")
         REVOKED = "revoked", _("revoked")
+        EXPIRED = "expired", _("expired")  # shown, never stored: see current_state
 
     establishment = models.ForeignKey(
         Establishment,
@@ -104,6 +105,11 @@ class Invitation(models.Model):
     @property
     def expired(self) -> bool:
         return self.state == self.State.PENDING and self.expires_at <= timezone.now()
+
+    @property
+    def current_state(self) -> str:
+        """The stored state, or "expired" for a pending invitation past its expiry."""
+        return self.State.EXPIRED if self.expired else self.State(self.state)
 
     @property
     def full_name(self) -> str:

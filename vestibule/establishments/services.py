@@ -81,13 +81,37 @@ def establishment_create(
     establishment = Establishment.objects.create(
         name=name, public_id=public_id or secrets.token_hex(4).upper(), region=region
     )
-    Membership.objects.create(
+    event_record("establishment.created", account=owner, establishment=establishment.public_id)
+    membership_grant(
         account=owner,
         establishment=establishment,
         rights=[right.key for right in get_profile().access_rights],
     )
-    event_record("establishment.created", account=owner, establishment=establishment.public_id)
     return establishment
+
+
+def membership_grant(
+    *,
+    account: Account,
+    establishment: Establishment,
+    rights: Iterable[str],
+    request: HttpRequest | None = None,
+) -> Membership:
+    """Give `account` `rights` in `establishment`, adding them to any it already holds."""
+    membership, created = Membership.objects.get_or_create(
+        account=account, establishment=establishment, defaults={"rights": rights_clean(rights)}
+    )
+    if not created:
+        membership.rights = rights_clean(set(membership.rights) | set(rights))
+        membership.save(update_fields=["rights"])
+    event_record(
+        "membership.granted",
+        request=request,
+        account=account,
+        establishment=establishment.public_id,
+        rights=membership.rights,
+    )
+    return membership
 
 
 @transaction.atomic
@@ -280,14 +304,12 @@ def invitation_accept(
             raise InvitationInvalid("accepted") from None
         event_record("account.created_by_invitation", request=request, account=existing)
     Invitation.objects.filter(pk=invitation.pk).update(accepted_by=existing)
-    membership, created = Membership.objects.get_or_create(
+    membership = membership_grant(
         account=existing,
         establishment=invitation.establishment,
-        defaults={"rights": invitation.rights},
+        rights=invitation.rights,
+        request=request,
     )
-    if not created:
-        membership.rights = rights_clean(set(membership.rights) | set(invitation.rights))
-        membership.save(update_fields=["rights"])
     event_record(
         "invitation.accepted",
         request=request,
