@@ -24,6 +24,15 @@ def enqueue(language: str = "fr", to: str = "marie@example.org") -> Message:
     )
 
 
+def send_while_down(smtp_peer) -> None:
+    """One sending round while the SMTP server is stopped: the one message fails."""
+    smtp_peer.stop()
+    try:
+        assert messages_send() == (0, 1)
+    finally:
+        smtp_peer.start()
+
+
 def test_a_message_is_rendered_in_the_recipient_language():
     french = enqueue("fr", "marie@example.org")
     english = enqueue("en", "mary@example.org")
@@ -80,11 +89,7 @@ def test_no_page_waits_for_the_smtp_server(use_profile, inbox):
 
 def test_when_smtp_is_down_the_message_waits_and_leaves_when_it_is_back(smtp_peer, inbox):
     message = enqueue()
-    smtp_peer.stop()
-    try:
-        assert messages_send() == (0, 1)
-    finally:
-        smtp_peer.start()
+    send_while_down(smtp_peer)
     message.refresh_from_db()
     assert message.state == Message.State.READY
     assert message.attempts == 1
@@ -143,11 +148,7 @@ def test_staff_see_the_outbox_and_can_send_a_failed_message_again(admin_client):
 def test_a_long_outage_never_gives_a_message_up(smtp_peer, inbox):
     message = enqueue()
     Message.objects.filter(pk=message.pk).update(attempts=40)
-    smtp_peer.stop()
-    try:
-        assert messages_send() == (0, 1)
-    finally:
-        smtp_peer.start()
+    send_while_down(smtp_peer)
     message.refresh_from_db()
     assert (message.state, message.attempts) == (Message.State.READY, 41)
     Message.objects.filter(pk=message.pk).update(next_attempt_at=timezone.now())

@@ -61,14 +61,15 @@ def account_is_locked(account: Account, profile: Profile | None = None) -> bool:
 
 def failures_forget(account: Account) -> None:
     """Reset the consecutive-failure counts of the account and of its identifiers."""
-    counters.clear("account_failures", str(account.pk))
-    counters.clear("answer_failures", f"account:{account.pk}")
-    counters.unblock("identifier", account.email.lower())
-    if account.code:
-        counters.unblock("identifier", account.code)
-    counters.clear("identifier_failures", account.email.lower())
-    if account.code:
-        counters.clear("identifier_failures", account.code)
+    identifiers = [account.email.lower(), *([account.code] if account.code else [])]
+    counters.clear_many(
+        [
+            ("account_failures", str(account.pk)),
+            ("answer_failures", f"account:{account.pk}"),
+            *(("identifier_failures", identifier) for identifier in identifiers),
+            *((counters.blocks("identifier"), identifier) for identifier in identifiers),
+        ]
+    )
 
 
 def account_unlock(
@@ -201,9 +202,9 @@ def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> 
         _record_failure(account, typed, ip, profile, request)
         return SignIn("invalid")
 
-    # A success forgets every count of the account: by e-mail and by code alike.
+    # A success forgets every count of the account: by e-mail and by code alike (the typed
+    # identifier is one of the two).
     failures_forget(account)
-    counters.clear("identifier_failures", typed)
     if account.status == Account.Status.PENDING:
         event_record("sign_in.pending", request=request, account=account)
         return SignIn("pending", account)

@@ -90,6 +90,7 @@ def member_import(*, rows: TextIO, profile: Profile) -> ImportReport:
     seen_codes: dict[str, int] = {}
     to_create: list[Member] = []
     to_update: list[Member] = []
+    moving: list[Member] = []  # updated members whose e-mail changes
     for line, row in enumerate(reader, start=2):
         try:
             member = _clean_row(row, profile)
@@ -116,7 +117,8 @@ def member_import(*, rows: TextIO, profile: Profile) -> ImportReport:
             continue
         else:
             old_email = current.email.lower()
-            current.email_before = current.email
+            if old_email != member.email.lower():
+                moving.append(current)
             if owner_of_email.get(old_email) == current.code:
                 del owner_of_email[old_email]
             for field in FIELDS:
@@ -124,18 +126,17 @@ def member_import(*, rows: TextIO, profile: Profile) -> ImportReport:
             to_update.append(current)
         owner_of_email[member.email] = member.code
 
-    _write(to_create, to_update)
+    _write(to_create, to_update, moving)
     report.created, report.updated = len(to_create), len(to_update)
     report.rejected.sort()
     return report
 
 
 @transaction.atomic
-def _write(to_create: Iterable[Member], to_update: list[Member]) -> None:
+def _write(to_create: Iterable[Member], to_update: list[Member], moving: list[Member]) -> None:
     # An e-mail one member gives up may be taken by another in the same file. The unique
     # index is checked row by row, so the members whose e-mail changes first step aside to
     # an address of their own, then all take their new one; new members come last.
-    moving = [m for m in to_update if m.email.lower() != m.email_before.lower()]
     Member.objects.bulk_update(
         [Member(pk=m.pk, email=f"moving-{m.pk}@vestibule.invalid") for m in moving],
         ["email"],

@@ -41,20 +41,26 @@ def clear(scope: str, subject: str) -> None:
     cache.delete(_key(scope, subject))
 
 
+def clear_many(pairs: list[tuple[str, str]]) -> None:
+    """clear() of several (scope, subject) pairs in one round trip to the cache."""
+    cache.delete_many([_key(scope, subject) for scope, subject in pairs])
+
+
 def exceeded(scope: str, subject: str, rate: Rate) -> bool:
     return count(scope, subject) >= rate.limit
 
 
+def blocks(scope: str) -> str:
+    """The scope under which block() keeps the blocks of `scope` (to clear them)."""
+    return f"{scope}:until"
+
+
 def block(scope: str, subject: str, seconds: int) -> None:
     """Mark `subject` blocked until now + seconds."""
-    cache.set(_key(f"{scope}:until", subject), time.time() + seconds, timeout=seconds)
+    cache.set(_key(blocks(scope), subject), time.time() + seconds, timeout=seconds)
 
 
 def blocked_for(scope: str, subject: str) -> int:
     """Seconds left on a block of `subject`, 0 when not blocked."""
-    until = cache.get(_key(f"{scope}:until", subject))
+    until = cache.get(_key(blocks(scope), subject))
     return max(0, int(until - time.time())) if until else 0
-
-
-def unblock(scope: str, subject: str) -> None:
-    cache.delete(_key(f"{scope}:until", subject))

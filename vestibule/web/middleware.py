@@ -1,3 +1,4 @@
+import functools
 from collections.abc import Callable
 
 from django.conf import settings
@@ -63,8 +64,12 @@ class BlockedAddressMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
+    @functools.cached_property
+    def sign_in_path(self) -> str:
+        return reverse("accounts:login")
+
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.method == "POST" and request.path_info == reverse("accounts:login"):
+        if request.method == "POST" and request.path_info == self.sign_in_path:
             minutes = address_blocked_minutes(request)
             if minutes:
                 return _blocked_page(request, minutes)
