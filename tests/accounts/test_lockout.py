@@ -280,6 +280,6 @@ def test_an_unknown_identifier_stays_locked_like_an_account_not_like_a_window():
 
     for _ in range(5):
         assert attempt("nobody@example.org") == "invalid"
-    counters.clear("identifier_failures", "nobody@example.org")  # the window has passed
+    counters.clear("failures", "typed:nobody@example.org")  # the window has passed
     assert attempt("nobody@example.org") == "locked"
     assert attempt("nobody@example.org", "another guess") == "locked"

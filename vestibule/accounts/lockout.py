@@ -59,14 +59,22 @@ def account_is_locked(account: Account, profile: Profile | None = None) -> bool:
     return True
 
 
+def _subject(account: Account | None, typed: str) -> str:
+    """Whose attempts are counted: the account, or the identifier typed when it is unknown."""
+    return f"account:{account.pk}" if account is not None else f"typed:{typed}"
+
+
 def failures_forget(account: Account) -> None:
-    """Reset the consecutive-failure counts of the account and of its identifiers."""
+    """Reset the failure counts of the account (an unlock, a reset): a fresh start."""
     identifiers = [account.email.lower(), *([account.code] if account.code else [])]
+    subject = _subject(account, "")
     counters.clear_many(
         [
-            ("account_failures", str(account.pk)),
+            ("attempts", subject),
+            ("failures", subject),
             ("answer_failures", f"account:{account.pk}"),
-            *(("identifier_failures", identifier) for identifier in identifiers),
+            *(("attempts", f"typed:{identifier}") for identifier in identifiers),
+            *(("failures", f"typed:{identifier}") for identifier in identifiers),
             *((counters.blocks("identifier"), identifier) for identifier in identifiers),
         ]
     )
@@ -103,38 +111,90 @@ def _account_lock(account: Account, request: HttpRequest) -> None:
         )
 
 
-def _record_failure(
-    account: Account | None, typed: str, ip: str, profile: Profile, request: HttpRequest
-) -> None:
-    block = profile.address_block
-    failures_here = counters.hit(
-        "address_failures", ip, counters.Rate(block.threshold, block.window_minutes * 60)
-    )
-    if failures_here >= block.threshold:
-        counters.block("address", ip, block.block_minutes * 60)
-        counters.clear("address_failures", ip)
-        event_record("address.blocked", request=request, subject=ip)
+@dataclasses.dataclass(frozen=True)
+class Attempt:
+    """One proof (a password, security answers) reserved on its counters before it is checked.
+
+    Checking first and counting afterwards lets parallel requests all pass the check before
+    any is counted (twenty guesses against a limit of five). So the attempt is counted as it
+    begins: `attempt_begin` increments the counters atomically and refuses, without
+    checking anything, once the threshold is reached; a wrong proof keeps its count, a
+    right one gives it back. `forgiven` is the failures that were complete when this attempt
+    began: a success forgives those, never the attempts still in flight beside it.
+    """
+
+    subject: str
+    address: str
+    forgiven: int
+
+
+def attempt_begin(
+    *, account: Account | None, typed: str, ip: str, profile: Profile
+) -> Attempt | None:
+    """Reserve one attempt for the account (or the typed identifier) and the address.
+
+    None when the reservation would go past the lockout threshold: the caller refuses as
+    locked, without computing a hash.
+    """
+    subject = _subject(account, typed)
     rate = _failure_rate(profile)
-    identifier_failures = counters.hit("identifier_failures", typed, rate)
+    if counters.hit("attempts", subject, rate) > profile.lockout.threshold:
+        counters.give_back("attempts", subject)
+        return None
+    block = profile.address_block
+    counters.hit("address_attempts", ip, counters.Rate(block.threshold, block.window_minutes * 60))
+    return Attempt(subject, ip, forgiven=counters.count("failures", subject))
+
+
+def attempt_succeeded(attempt: Attempt) -> None:
+    """A right proof: give back its reservation and forgive the failures completed before it."""
+    counters.give_back("attempts", attempt.subject, 1 + attempt.forgiven)
+    counters.give_back("failures", attempt.subject, attempt.forgiven)
+    counters.give_back("address_attempts", attempt.address)
+
+
+def attempt_failed(
+    attempt: Attempt,
+    *,
+    account: Account | None,
+    typed: str,
+    profile: Profile,
+    request: HttpRequest,
+) -> bool:
+    """A wrong proof: it stays counted; True when it locked the account (or the identifier)."""
+    block = profile.address_block
+    if counters.count("address_attempts", attempt.address) >= block.threshold:
+        counters.block("address", attempt.address, block.block_minutes * 60)
+        counters.clear("address_attempts", attempt.address)
+        event_record("address.blocked", request=request, subject=attempt.address)
+    failures = counters.hit("failures", attempt.subject, _failure_rate(profile))
+    locks = failures >= profile.lockout.threshold
     if account is None:
         event_record("sign_in.failed", request=request, subject=typed[:254], known=False)
-        if identifier_failures >= profile.lockout.threshold:
+        if locks:
             # Locked from now, for as long as an account is: the same story as a real one.
             counters.block("identifier", typed, _lock_seconds(profile))
-            counters.clear("identifier_failures", typed)
-        return
-    failures = counters.hit("account_failures", str(account.pk), rate)
+            counters.clear_many([("attempts", attempt.subject), ("failures", attempt.subject)])
+        return locks
     event_record("sign_in.failed", request=request, account=account, failures=failures)
-    if max(failures, identifier_failures) >= profile.lockout.threshold:
+    if locks:
         _account_lock(account, request)
+    return locks
+
+
+def _identifier_blocked(typed: str) -> bool:
+    return counters.blocked_for("identifier", typed) > 0
 
 
 def failure_record(*, account: Account | None, typed: str, request: HttpRequest) -> bool:
-    """Count a failed proof other than a password (e.g. security answers); True if now locked."""
+    """Count a failed proof checked elsewhere (e.g. security answers); True if now locked."""
     profile = get_profile()
-    _record_failure(account, _typed_key(typed, profile), client_ip(request), profile, request)
+    typed = _typed_key(typed, profile)
+    attempt = attempt_begin(account=account, typed=typed, ip=client_ip(request), profile=profile)
+    if attempt is not None:
+        attempt_failed(attempt, account=account, typed=typed, profile=profile, request=request)
     if account is None:
-        return counters.blocked_for("identifier", _typed_key(typed, profile)) > 0
+        return _identifier_blocked(typed)
     account.refresh_from_db(fields=["locked_at"])
     return account.locked_at is not None
 
@@ -153,26 +213,33 @@ def _answer_subject(account: Account | None, typed: str, profile: Profile) -> st
     return f"account:{account.pk}" if account else f"typed:{_typed_key(typed, profile)}"
 
 
-def answers_refused(*, account: Account | None, typed: str) -> bool:
-    """Whether the security answers of `account` (or of an unknown `typed`) may not be tried.
+def answers_begin(*, account: Account | None, typed: str) -> str | None:
+    """Reserve one try of the security answers; None once the day's tries are used up.
 
     Not the account lock: a locked member must still be able to reset their password, and
     the reset is what unlocks. Known and unknown identifiers reach the cap after the same
-    number of wrong answers, so the refusal tells nothing of who has an account.
+    number of wrong answers, so the refusal tells nothing of who has an account. Reserved
+    before the answers are compared, like a password attempt.
     """
     profile = get_profile()
     subject = _answer_subject(account, typed, profile)
-    return counters.count("answer_failures", subject) >= profile.lockout.threshold
-
-
-def answer_failure_record(*, account: Account | None, typed: str, request: HttpRequest) -> bool:
-    """Count wrong security answers (also toward the lockout); True when now refused."""
-    profile = get_profile()
-    failure_record(account=account, typed=typed, request=request)
     rate = counters.Rate(profile.lockout.threshold, ANSWER_MEMORY)
-    return counters.hit("answer_failures", _answer_subject(account, typed, profile), rate) >= (
-        rate.limit
-    )
+    if counters.hit("answer_failures", subject, rate) > rate.limit:
+        counters.give_back("answer_failures", subject)
+        return None
+    return subject
+
+
+def answers_passed(subject: str) -> None:
+    counters.give_back("answer_failures", subject)
+
+
+def answers_failed(
+    subject: str, *, account: Account | None, typed: str, request: HttpRequest
+) -> bool:
+    """Wrong answers: they stay counted, and count toward the lockout; True when now refused."""
+    failure_record(account=account, typed=typed, request=request)
+    return counters.count("answer_failures", subject) >= get_profile().lockout.threshold
 
 
 def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> SignIn:
@@ -186,25 +253,31 @@ def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> 
     typed = _typed_key(identifier, profile)
     account = account_by_identifier(identifier, profile)
     if account is not None and account_is_locked(account, profile):
-        event_record_coalesced(
-            "sign_in.refused_locked", key=str(account.pk), request=request, account=account
-        )
-        return SignIn("locked", account)
-    if account is None and counters.blocked_for("identifier", typed):
+        return _refused_locked(account, request)
+    if account is None and _identifier_blocked(typed):
         # Same answer as for a locked account, so nothing tells whether this one exists.
         return SignIn("locked")
 
+    attempt = attempt_begin(account=account, typed=typed, ip=ip, profile=profile)
+    if attempt is None:
+        # Others in flight hold every remaining try: no hash for this one.
+        return _refused_locked(account, request) if account else SignIn("locked")
+
     if account is None:
         Account().set_password(password)  # the same hashing time as for a real account
-        _record_failure(None, typed, ip, profile, request)
+        attempt_failed(attempt, account=None, typed=typed, profile=profile, request=request)
         return SignIn("invalid")
     if not account.check_password(password) or account.status == Account.Status.DISABLED:
-        _record_failure(account, typed, ip, profile, request)
-        return SignIn("invalid")
+        attempt_failed(attempt, account=account, typed=typed, profile=profile, request=request)
+        return SignIn("invalid", account)
 
-    # A success forgets every count of the account: by e-mail and by code alike (the typed
-    # identifier is one of the two).
-    failures_forget(account)
+    # A right password: unless a parallel attempt locked the account while this one was
+    # hashing. The lock is read again from the database, where it was written.
+    account.refresh_from_db(fields=["locked_at", "status"])
+    if account.locked_at is not None:
+        counters.give_back("attempts", attempt.subject)
+        return _refused_locked(account, request)
+    attempt_succeeded(attempt)
     if account.status == Account.Status.PENDING:
         event_record("sign_in.pending", request=request, account=account)
         return SignIn("pending", account)
@@ -212,14 +285,24 @@ def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> 
     return SignIn("ok", account)
 
 
+def _refused_locked(account: Account, request: HttpRequest) -> SignIn:
+    event_record_coalesced(
+        "sign_in.refused_locked", key=str(account.pk), request=request, account=account
+    )
+    return SignIn("locked", account)
+
+
 def password_verify(*, account: Account, password: str, request: HttpRequest) -> SignIn:
     """Check the current password of a signed-in account; a wrong one counts as a failure."""
     profile = get_profile()
     if account_is_locked(account, profile):
         return SignIn("locked", account)
+    typed = account.email.lower()
+    attempt = attempt_begin(account=account, typed=typed, ip=client_ip(request), profile=profile)
+    if attempt is None:
+        return SignIn("locked", account)
     if account.check_password(password):
-        failures_forget(account)
+        attempt_succeeded(attempt)
         return SignIn("ok", account)
-    _record_failure(account, account.email.lower(), client_ip(request), profile, request)
-    account.refresh_from_db(fields=["locked_at"])
-    return SignIn("locked" if account.locked_at else "invalid", account)
+    locked = attempt_failed(attempt, account=account, typed=typed, profile=profile, request=request)
+    return SignIn("locked" if locked else "invalid", account)

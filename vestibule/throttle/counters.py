@@ -33,6 +33,23 @@ def hit(scope: str, subject: str, rate: Rate) -> int:
         return 1
 
 
+def give_back(scope: str, subject: str, amount: int = 1) -> None:
+    """Undo `amount` hits (atomically; never below zero, a vanished counter stays gone).
+
+    With hit() this makes a reservation: hit() before the guarded check (a password hash,
+    a code comparison) so parallel requests can never all pass a check-then-count gap, and
+    give_back() when the reserved attempt turns out not to count (a right password).
+    """
+    if amount <= 0:
+        return
+    key = _key(scope, subject)
+    try:
+        if cache.decr(key, amount) < 0:
+            cache.incr(key, -cache.get(key, 0))
+    except ValueError:  # expired or forgotten meanwhile: nothing left to give back
+        pass
+
+
 def count(scope: str, subject: str) -> int:
     return int(cache.get(_key(scope, subject), 0))
 

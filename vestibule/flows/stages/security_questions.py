@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from vestibule.accounts.lockout import answer_failure_record, answers_refused
+from vestibule.accounts.lockout import answers_begin, answers_failed, answers_passed
 from vestibule.accounts.models import Account
 from vestibule.accounts.security_questions import questions_draw, security_answers_check
 from vestibule.audit.services import event_record
@@ -51,13 +51,15 @@ class SecurityQuestions(Stage):
         account = self.account()
         typed = self.data.get("typed", "")
         too_many = _("Too many wrong answers. Try again tomorrow or contact support.")
-        if answers_refused(account=account, typed=typed):
+        reserved = answers_begin(account=account, typed=typed)
+        if reserved is None:
             form.add_error(None, too_many)
             return
         if security_answers_check(account=account, answers=form.cleaned_data):
+            answers_passed(reserved)
             event_record("recovery.questions_passed", request=self.request, account=account)
             return
-        if answer_failure_record(account=account, typed=typed, request=self.request):
+        if answers_failed(reserved, account=account, typed=typed, request=self.request):
             form.add_error(None, too_many)
         else:
             form.add_error(None, _("The answers do not match those you defined."))
