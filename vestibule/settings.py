@@ -255,7 +255,7 @@ elif PRODUCTION:
     raise ImproperlyConfigured("EMAIL_HOST must be set when VESTIBULE_ENV=production.")
 else:
     # Development: mail is printed on the console and listed at /dev/mail/.
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    EMAIL_BACKEND = "vestibule.notifications.dev_mail.DevelopmentBackend"
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Vestibule <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The address written into e-mailed links (scheme and host), e.g. https://members.example.org

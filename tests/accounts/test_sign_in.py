@@ -231,7 +231,7 @@ def test_the_identifier_is_emailed_to_an_active_account_and_the_answer_is_the_sa
         )
     assert pages[0] == pages[1]
     mail = Message.objects.get(template="identifier_reminder")
-    assert mail.to == "claire@example.org" and "54321" in mail.text_body
+    assert mail.to == "claire@example.org" and "54321" in mail.text()
 
 
 @pytest.mark.parametrize(

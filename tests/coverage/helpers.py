@@ -40,7 +40,7 @@ def make_record(
 def last_code(to: str) -> str:
     """The access code in the newest e-mail to `to`, as it is shown there (ABCD-EFGH)."""
     message = Message.objects.filter(to=to, template__startswith="coverage_").latest("id")
-    return CODE.search(message.text_body).group(0)
+    return CODE.search(message.text()).group(0)
 
 
 def send_code(record: CoverageRecord, email: str = "") -> str:

@@ -59,8 +59,8 @@ def test_the_code_is_mailed_grouped_and_stored_only_as_a_keyed_digest():
     code = send_code(record)
     mail = Message.objects.get(template="coverage_code")
     assert mail.to == "olivier@example.org"
-    assert code in mail.text_body and code in mail.html_body
-    assert "30 jours" in mail.text_body
+    assert code in mail.text() and code in mail.html()
+    assert "30 jours" in mail.text()
     stored = AccessCode.objects.get()
     clear = code.replace("-", "")
     assert clear not in str(stored.__dict__)

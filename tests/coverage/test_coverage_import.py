@@ -185,7 +185,7 @@ def test_invitations_go_to_the_first_address_of_each_record_not_invited_nor_link
     }
     felix_mail = Message.objects.get(to="felix@example.org")
     assert felix_mail.template == "coverage_invitation"
-    assert "Nathalie Gagnon" in felix_mail.text_body
+    assert "Nathalie Gagnon" in felix_mail.text()
     # Queued for the outbox sender, which delivers them.
     assert messages_send() == (2, 0)
     assert len(inbox.wait_for("nathalie@example.org")) == 1

@@ -62,8 +62,8 @@ def test_an_invited_family_member_gets_a_dependent_record_and_an_e_mail_with_a_c
     assert list(dependent.emails.values_list("email", flat=True)) == ["felix@example.org"]
     mail = Message.objects.get(template="coverage_invitation")
     assert mail.to == "felix@example.org"
-    assert "Nathalie Gagnon" in mail.text_body
-    assert "/flow/registration/start/" in mail.text_body
+    assert "Nathalie Gagnon" in mail.text()
+    assert "/flow/registration/start/" in mail.text()
     assert last_code("felix@example.org")
     event = Event.objects.get(kind="coverage.dependent_invited")
     assert event.account == nathalie and event.subject == "felix@example.org"
@@ -75,8 +75,8 @@ def test_the_invitation_is_written_in_the_language_of_the_primary_member(nathali
     invite(nathalie)
     mail = Message.objects.get(template="coverage_invitation")
     assert mail.subject == "Your invitation and your access code"
-    assert "You are covered as a family member of Nathalie Gagnon" in mail.text_body
-    assert "in the region Quebec" in mail.text_body
+    assert "You are covered as a family member of Nathalie Gagnon" in mail.text()
+    assert "in the region Quebec" in mail.text()
 
 
 def test_the_invited_family_member_signs_up_and_is_linked_as_a_dependent(nathalie):
@@ -178,7 +178,7 @@ def test_a_family_member_registered_before_the_invitation_is_linked_by_staff(nat
     assert event.data["region_before"] == "on"
     mail = Message.objects.get(template="coverage_linked")
     assert mail.to == "felix.perso@example.org"
-    assert "Régime familial Boréal" in mail.text_body
+    assert "Régime familial Boréal" in mail.text()
 
 
 def test_staff_cannot_link_over_an_existing_link(nathalie):

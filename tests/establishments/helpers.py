@@ -21,4 +21,4 @@ def member_of(establishment: Establishment, email: str, rights: list[str], **fie
 
 def invitation_link(to: str) -> str:
     message = Message.objects.filter(to=to, template__startswith="invitation").latest("id")
-    return LINK.search(message.text_body).group(1)
+    return LINK.search(message.text()).group(1)

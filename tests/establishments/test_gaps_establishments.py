@@ -220,7 +220,7 @@ def test_an_invitation_lives_seven_days_in_the_extranet_profile(place, owner):
     expires = Invitation.objects.get().expires_at
     assert before + timedelta(days=7) <= expires <= timezone.now() + timedelta(days=7)
     mail = Message.objects.get(to="lea@hotel.example")
-    assert "L'invitation est valide pendant 7 jours." in html.unescape(mail.text_body)
+    assert "L'invitation est valide pendant 7 jours." in html.unescape(mail.text())
 
 
 def test_the_invitation_lifetime_follows_the_profile_setting(settings, tmp_path):
@@ -235,7 +235,7 @@ def test_the_invitation_lifetime_follows_the_profile_setting(settings, tmp_path)
     link = invite(place, owner)
     expires = Invitation.objects.get().expires_at
     assert before + timedelta(days=2) <= expires <= timezone.now() + timedelta(days=2)
-    assert "valide pendant 2 jours" in html.unescape(Message.objects.get().text_body)
+    assert "valide pendant 2 jours" in html.unescape(Message.objects.get().text())
     # Past that time the link no longer works.
     Invitation.objects.update(expires_at=timezone.now())
     client = Client()

@@ -441,7 +441,7 @@ def test_the_reset_link_lives_as_long_as_the_profile_says(settings, tmp_path):
     link = Confirmation.objects.get(account=account)
     assert timedelta(minutes=179) < link.expires_at - timezone.now() <= timedelta(hours=3)
     mail = Message.objects.get(template="password_reset")
-    assert "3 heures" in mail.text_body
+    assert "3 heures" in mail.text()
 
 
 def test_the_answer_cap_and_the_spent_link_speak_english_too(physician, use_profile):

@@ -29,4 +29,4 @@ def stage_index(client: Client, name: str) -> int:
 def last_link(to: str, template: str) -> str:
     """The path of the link in the newest `template` e-mail to `to`, from the outbox."""
     message = Message.objects.filter(to=to, template=template).latest("id")
-    return LINK.search(message.text_body).group(1)
+    return LINK.search(message.text()).group(1)

@@ -38,8 +38,8 @@ def test_a_message_is_rendered_in_the_recipient_language():
     english = enqueue("en", "mary@example.org")
     assert french.subject == "Votre compte a été créé"
     assert english.subject == "Your account has been created"
-    assert "<html" in french.html_body
-    assert "portail des membres" in french.text_body
+    assert "<html" in french.html()
+    assert "portail des membres" in french.text()
 
 
 def test_the_outbox_is_sent_by_real_smtp(inbox):

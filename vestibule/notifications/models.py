@@ -3,6 +3,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from vestibule.notifications.sealing import body_unseal
+
 
 class Message(models.Model):
     """An e-mail in the transactional outbox: written with the change that causes it."""
@@ -16,8 +18,10 @@ class Message(models.Model):
     template = models.CharField(_("template"), max_length=64)
     to = models.EmailField(_("recipient"), max_length=254)
     subject = models.CharField(pgettext_lazy("e-mail", "subject"), max_length=255)
-    text_body = models.TextField(_("text"))
-    html_body = models.TextField(_("HTML"), blank=True)
+    # Sealed (vestibule.notifications.sealing): the bodies hold live links and codes. Wiped
+    # once sent or given up; read them with text() and html(), never from the columns.
+    sealed_text = models.TextField(_("text"), blank=True)
+    sealed_html = models.TextField(_("HTML"), blank=True)
     language = models.CharField(_("language"), max_length=8)
     state = models.CharField(
         _("state"), max_length=10, choices=State.choices, default=State.READY, db_index=True
@@ -37,3 +41,11 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.to}: {self.subject}"
+
+    def text(self) -> str:
+        """The plain-text body, opened (empty once sent or given up)."""
+        return body_unseal(self.sealed_text)
+
+    def html(self) -> str:
+        """The HTML body, opened (empty once sent or given up)."""
+        return body_unseal(self.sealed_html)

@@ -9,6 +9,9 @@ permanent refusal (an SMTP 5xx answer) ends in FAILED, after MAX_ATTEMPTS; while
 server is unreachable or answers 4xx, the message waits, however long the outage. A
 sender that dies mid-send leaves SENDING; such a message is claimed
 again after CLAIM_TIMEOUT. Several senders may run: claims use SKIP LOCKED.
+
+Bodies are sealed in the table (sealing.py) and opened only by the sender; a SENT or
+FAILED message keeps its recipient, subject, template and dates, not its bodies.
 """
 
 import atexit
@@ -28,6 +31,7 @@ from django.utils import timezone, translation
 
 from vestibule.config import get_profile
 from vestibule.notifications.models import Message
+from vestibule.notifications.sealing import InvalidToken, body_seal
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
@@ -54,8 +58,8 @@ def message_enqueue(
             template=template,
             to=to,
             subject=" ".join(subject.split()),
-            text_body=render_to_string(f"notifications/{template}.txt", context),
-            html_body=render_to_string(f"notifications/{template}.html", context),
+            sealed_text=body_seal(render_to_string(f"notifications/{template}.txt", context)),
+            sealed_html=body_seal(render_to_string(f"notifications/{template}.html", context)),
             language=language,
         )
     if send_now:
@@ -114,16 +118,23 @@ def _claim(ids: Iterable[int] | None, limit: int) -> list[Message]:
 
 
 def _deliver(message: Message, connection: Any) -> None:
+    """Open the sealed bodies (here only) and hand the e-mail to SMTP."""
     email = EmailMultiAlternatives(
         subject=message.subject,
-        body=message.text_body,
+        body=message.text(),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[message.to],
         connection=connection,
     )
-    if message.html_body:
-        email.attach_alternative(message.html_body, "text/html")
+    html = message.html()
+    if html:
+        email.attach_alternative(html, "text/html")
     email.send()
+
+
+# What stays of a message once it has left or been given up: who, what, when, never the
+# bodies, whose links and codes may still be live.
+WIPED = {"sealed_text": "", "sealed_html": ""}
 
 
 def refused_for_good(error: Exception) -> bool:
@@ -140,6 +151,7 @@ def _postpone(message: Message, error: Exception) -> None:
     given_up = refused_for_good(error) and attempts >= MAX_ATTEMPTS
     state = Message.State.FAILED if given_up else Message.State.READY
     Message.objects.filter(pk=message.pk).update(
+        **(WIPED if given_up else {}),
         state=state,
         attempts=attempts,
         next_attempt_at=timezone.now() + backoff(attempts),
@@ -147,6 +159,16 @@ def _postpone(message: Message, error: Exception) -> None:
         last_error=f"{type(error).__name__}: {error}"[:2000],
     )
     log.warning("mail to %s not sent (attempt %d): %s", message.to, attempts, error)
+
+
+def _give_up_unreadable(message: Message) -> None:
+    Message.objects.filter(pk=message.pk).update(
+        **WIPED,
+        state=Message.State.FAILED,
+        claimed_at=None,
+        last_error="sealed with a key no longer configured (SECRET_KEY_FALLBACKS)",
+    )
+    log.error("mail to %s given up: sealed with a key no longer configured", message.to)
 
 
 def messages_send(*, ids: Iterable[int] | None = None, limit: int = 100) -> tuple[int, int]:
@@ -160,6 +182,12 @@ def messages_send(*, ids: Iterable[int] | None = None, limit: int = 100) -> tupl
         for position, message in enumerate(claimed):
             try:
                 _deliver(message, connection)
+            except InvalidToken:
+                # Sealed with a key neither SECRET_KEY nor SECRET_KEY_FALLBACKS holds any more:
+                # no retry can open it, and the server is not at fault (the batch goes on).
+                failed += 1
+                _give_up_unreadable(message)
+                continue
             except Exception as error:  # any SMTP or network failure: keep it for later
                 failed += 1
                 _postpone(message, error)
@@ -172,6 +200,7 @@ def messages_send(*, ids: Iterable[int] | None = None, limit: int = 100) -> tupl
                 break
             sent += 1
             Message.objects.filter(pk=message.pk).update(
+                **WIPED,
                 state=Message.State.SENT,
                 attempts=message.attempts + 1,
                 sent_at=timezone.now(),

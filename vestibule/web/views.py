@@ -1,13 +1,13 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import render
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
 from vestibule.accounts.redirects import safe_next
 from vestibule.config import get_profile
-from vestibule.notifications.models import Message
+from vestibule.notifications import dev_mail
 from vestibule.web.context_processors import CONSENT_COOKIE
 
 
@@ -65,15 +65,20 @@ def _development_only(request: HttpRequest) -> None:
 
 
 def dev_mail_list(request: HttpRequest) -> HttpResponse:
-    """Development only: the e-mails the portal wrote, newest first."""
+    """Development only: the e-mails the portal sent, newest first.
+
+    Read from the development backend's copies: the outbox wipes what it has sent.
+    """
     _development_only(request)
-    return render(request, "web/dev_mail_list.html", {"messages": Message.objects.all()[:100]})
+    return render(request, "web/dev_mail_list.html", {"messages": dev_mail.dev_mail_list()})
 
 
 def dev_mail_detail(request: HttpRequest, pk: int) -> HttpResponse:
     _development_only(request)
-    message = get_object_or_404(Message, pk=pk)
-    return render(request, "web/dev_mail_detail.html", {"mail": message})
+    mail = dev_mail.dev_mail_get(pk)
+    if mail is None:
+        raise Http404
+    return render(request, "web/dev_mail_detail.html", {"mail": mail})
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
