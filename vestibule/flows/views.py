@@ -1,10 +1,12 @@
 """One view serves every flow: /flow/<name>/ shows the current stage and takes its answer."""
 
+import functools
 import time
 
 from django import forms
 from django.contrib import messages
 from django.core.cache import cache
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -23,6 +25,7 @@ from vestibule.accounts.services import (
 from vestibule.flows import stages  # noqa: F401  (registers every stage)
 from vestibule.flows.engine import FlowExpired, FlowRun, link_stage
 from vestibule.flows.throttles import link_allowed, resend_allowed
+from vestibule.notifications.after_response import after_response
 
 DONE_TEMPLATES = {"recovery": "flows/recovery_done.html"}
 # How long a second submission of the same step waits for the first to finish.
@@ -151,6 +154,19 @@ def flow_resume(request: HttpRequest, name: str, key: str) -> HttpResponse:
     return HttpResponseRedirect(_flow_url(name))
 
 
+@transaction.atomic
+def _activation_resend(identifier: str, stage_names: tuple[str, ...]) -> None:
+    account = account_by_identifier(identifier)
+    if not account or account.status != Account.Status.PENDING or not link_allowed(account.pk):
+        return
+    index = next(i for i, entry in enumerate(stage_names) if entry.startswith("activation_link"))
+    activation_send(
+        account=account,
+        flow_path=reverse("flows:resume", args=["registration", "KEY"]).replace("KEY", "{key}"),
+        payload={"index": index, "data": {"account_id": account.pk, "email": account.email}},
+    )
+
+
 class ActivationResendForm(forms.Form):
     identifier = forms.CharField(label=gettext_lazy("E-mail or identifier"), max_length=254)
 
@@ -163,21 +179,9 @@ def activation_resend(request: HttpRequest) -> HttpResponse:
     form = ActivationResendForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if resend_allowed(request):
-            account = account_by_identifier(form.cleaned_data["identifier"])
-            if account and account.status == Account.Status.PENDING and link_allowed(account.pk):
-                index = next(
-                    i for i, entry in enumerate(flow.stages) if entry.startswith("activation_link")
-                )
-                activation_send(
-                    account=account,
-                    flow_path=reverse("flows:resume", args=["registration", "KEY"]).replace(
-                        "KEY", "{key}"
-                    ),
-                    payload={
-                        "index": index,
-                        "data": {"account_id": account.pk, "email": account.email},
-                    },
-                )
+            # Looked up and sent after the response: a pending account's page takes no longer.
+            identifier = form.cleaned_data["identifier"]
+            after_response(request, functools.partial(_activation_resend, identifier, flow.stages))
         messages.success(
             request,
             _(

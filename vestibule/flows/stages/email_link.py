@@ -1,8 +1,10 @@
 """email_link: e-mails a password-reset link; opening it, in any browser, resumes the flow."""
 
+import functools
 from datetime import timedelta
 from typing import Any
 
+from django.db import transaction
 from django.http import HttpResponse
 from django.urls import reverse
 
@@ -11,6 +13,7 @@ from vestibule.accounts.services import link_send
 from vestibule.audit.services import event_record
 from vestibule.flows.engine import FlowRun, Stage, stage
 from vestibule.flows.throttles import link_allowed
+from vestibule.notifications.after_response import after_response
 
 
 @stage("email_link")
@@ -30,7 +33,16 @@ class EmailLink(Stage):
         return {"lifetime_hours": self.lifetime_hours()}
 
     def arrive(self) -> None:
-        account = Account.objects.filter(pk=self.data.get("account_id")).first()
+        # After the response, for a known and an unknown identifier alike: the page takes
+        # as long whether or not there is a link to write and an e-mail to render.
+        job = functools.partial(
+            self.send_link, account_id=self.data.get("account_id"), payload=self.run.payload()
+        )
+        after_response(self.request, job)
+
+    @transaction.atomic
+    def send_link(self, *, account_id: int | None, payload: dict[str, Any]) -> None:
+        account = Account.objects.filter(pk=account_id).first()
         if account is None or not account.is_active or not link_allowed(account.pk):
             # Nothing is sent, and nothing on the page says so.
             return
@@ -41,7 +53,7 @@ class EmailLink(Stage):
             template="password_reset",
             path=path,
             lifetime=timedelta(hours=self.lifetime_hours()),
-            payload=self.run.payload(),
+            payload=payload,
         )
         event_record("recovery.link_sent", request=self.request, account=account)
 
