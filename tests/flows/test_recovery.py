@@ -465,3 +465,28 @@ def test_the_answer_cap_and_the_spent_link_speak_english_too(physician, use_prof
     answer(member, "recovery", password=NEW, password_confirm=NEW)
     late = answer(other, "recovery", password=NEW + "x", password_confirm=NEW + "x")
     assert "This link has already been used or has expired." in html.unescape(late.content.decode())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_answers_to_one_captcha_image_get_one_try(physician):
+    """Posts sent at once from one session all read the same image: it is checked once."""
+    from tests.concurrency import at_once
+
+    client = Client()
+    start(client, "recovery")
+    answer(client, "recovery", email=physician.email)
+    state = client.session["flow:recovery"]
+    data = {"flow_id": state["id"], "stage_index": str(state["index"])}
+    # One browser, many connections: each post carries the same session cookie.
+    cookie = client.cookies.output(header="", sep=";")
+    at_once(
+        *(
+            lambda n=n: Client(HTTP_COOKIE=cookie).post(
+                "/flow/recovery/", {**data, "answer": f"{n:05d}"}
+            )
+            for n in range(12)
+        )
+    )
+    images = [e.data["image"] for e in Event.objects.filter(kind="recovery.captcha_failed")]
+    assert images
+    assert len(images) == len(set(images))  # never two tries of one image

@@ -15,8 +15,12 @@ from django.utils.translation import gettext_lazy as _
 
 from vestibule.audit.services import event_record
 from vestibule.flows.engine import Stage, stage
+from vestibule.throttle import counters
 
 DIGITS = 5
+# Each image is answered once. Parallel posts of one session all read the same image from
+# the session before any saves a new one: the try is spent on a counter, atomically.
+TRIES_PER_IMAGE = counters.Rate(limit=1, period=3600)
 
 
 class CaptchaForm(forms.Form):
@@ -59,14 +63,19 @@ class Captcha(Stage):
             return HttpResponseRedirect(reverse("flows:flow", args=[self.run.name]))
         answer = form.cleaned_data["answer"].strip()
         expected = self.data.get("captcha", "")
+        nonce = self.data.get("captcha_nonce", "")
+        first_try = bool(answer) and (
+            counters.hit("captcha_tries", nonce, TRIES_PER_IMAGE) <= TRIES_PER_IMAGE.limit
+        )
         self.challenge_new()  # one try per image, right or wrong
         # The new image wants new digits: the field is shown empty again.
         form.data = form.data.copy()
         form.data["answer"] = ""
         if not answer:
             form.add_error("answer", _("This field is required."))
-        elif not (expected and constant_time_compare(answer, expected)):
-            event_record("recovery.captcha_failed", request=self.request)
+        elif not (first_try and expected and constant_time_compare(answer, expected)):
+            if first_try:
+                event_record("recovery.captcha_failed", request=self.request, image=nonce)
             form.add_error("answer", _("These are not the digits of the image. Try this new one."))
         return None
 
