@@ -14,3 +14,7 @@ class AccountsConfig(AppConfig):
         # The audit log's sign_in.succeeded event already records every sign-in, with the
         # address; Django's last_login would cost one more UPDATE per sign-in.
         user_logged_in.disconnect(update_last_login, dispatch_uid="update_last_login")
+
+        from vestibule.accounts import privileges
+
+        privileges.connect()
