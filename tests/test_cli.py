@@ -75,6 +75,7 @@ def test_demo_sets_up_a_profile_and_says_what_to_try(tmp_path, profile):
 
 def test_demo_mail_links_lead_to_the_port_it_serves(tmp_path):
     import re
+    import time
     import urllib.parse
     import urllib.request
     from http.cookiejar import CookieJar
@@ -99,7 +100,13 @@ def test_demo_mail_links_lead_to_the_port_it_serves(tmp_path):
             headers={"Referer": base},
         )
         browser.open(request, timeout=10).read()
-        listing = browser.open(f"{base}/dev/mail/", timeout=10).read().decode()
-        first = re.search(r'href="(/dev/mail/\d+/)"', listing).group(1)
+        # The e-mail leaves from a thread after the response: the page lists it once sent.
+        for _ in range(50):
+            listing = browser.open(f"{base}/dev/mail/", timeout=10).read().decode()
+            found = re.search(r'href="(/dev/mail/\d+/)"', listing)
+            if found:
+                break
+            time.sleep(0.2)
+        first = found.group(1)
         mail = browser.open(f"{base}{first}", timeout=10).read().decode()
     assert f"http://127.0.0.1:{port}/flow/recovery/resume/" in mail
