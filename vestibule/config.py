@@ -62,7 +62,8 @@ class MemberKind:
 
     @functools.cached_property
     def code_regex(self) -> re.Pattern[str] | None:
-        return re.compile(self.code_pattern) if self.code_pattern else None
+        # ASCII: in Python's default Unicode mode, \d also matches « ١٢٣٤٥ » and « １２３４５ ».
+        return re.compile(self.code_pattern, re.ASCII) if self.code_pattern else None
 
 
 @dataclasses.dataclass(frozen=True)

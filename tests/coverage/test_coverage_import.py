@@ -241,3 +241,40 @@ def test_accounts_activated_before_the_import_are_linked_by_e_mail():
     assert CoverageRecord.objects.get(first_name="Félix").account is None
     assert CoverageRecord.objects.get(first_name="Emily").account is None
     assert run_import(FAMILY).linked == 0  # already linked: nothing more
+
+
+def test_unreadable_lines_are_each_reported_and_never_stop_the_others(tmp_path):
+    """Invalid UTF-8, a NUL, an open quote, too long a value or line, a stray comma: each is
+    one rejected line, and the lines around them are imported (SQLite and PostgreSQL)."""
+    long_address = "x" * 250 + "@example.org"
+    lines = [
+        b"qc,Acme,Anne,A,a@example.org,,no",  # 2: fine
+        b"qc,Acme,Bo\xe9,B,b@example.org,,no",  # 3: Latin-1, not UTF-8
+        b"qc,Acme,C\x00,C,c@example.org,,no",  # 4: NUL
+        b'qc,"Acme,Dan,D,d@example.org,,no',  # 5: quote never closed
+        b"qc,Acme,Eve,E,e@example.org,,no",  # 6: fine (not swallowed by line 5)
+        b"qc," + b"P" * 151 + b",F,F,f@example.org,,no",  # 7: plan over 150
+        b"qc,Acme,G,G,g@example.org;" + long_address.encode() + b",,no",  # 8: address over 254
+        b"qc,Acme,H,H,h@example.org,,no," + b"y" * 10_000,  # 9: a line of 10 kB
+        b"qc,Acme,Fortin, Jr,I,i@example.org,,no",  # 10: a comma without quotes
+        "qc,Boréal,Zoé,Ï,z@example.org,,no".encode(),  # 11: fine
+    ]
+    path = tmp_path / "coverage.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + b"\r\n".join(lines) + b"\r\n")
+    out = io.StringIO()
+    call_command("import_coverage", str(path), stdout=out)
+    assert out.getvalue().splitlines() == [
+        "line 3: rejected: not valid UTF-8 (save the file as CSV UTF-8)",
+        "line 4: rejected: holds a NUL byte (U+0000)",
+        "line 5: rejected: a quote is not closed on this line",
+        "line 7: rejected: plan is longer than 150 characters",
+        "line 8: rejected: an e-mail is longer than 254 characters",
+        "line 9: rejected: longer than 8192 characters",
+        "line 10: rejected: 8 fields where the header has 7 (a comma in a value needs quotes)",
+        "created 3, updated 0, unchanged 0, rejected 7, accounts linked 0",
+    ]
+    assert sorted(CoverageRecord.objects.values_list("first_name", flat=True)) == [
+        "Anne",
+        "Eve",
+        "Zoé",
+    ]

@@ -1,3 +1,4 @@
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -27,3 +28,10 @@ def test_normalising_a_code_twice_changes_nothing(raw):
     once = normalise_code(raw)
     assert normalise_code(once) == once
     assert " " not in once and once == once.upper()
+
+
+@pytest.mark.parametrize("typed", ["١٢٣٤٥", "１２３４５", "R１２３４５"])
+def test_unicode_digits_name_no_member(typed):
+    """Python's \\d matches Arabic-Indic and fullwidth digits; a licence has ASCII ones."""
+    assert identifier_parse(typed, PHYSICIANS) == identifier_parse("", PHYSICIANS)
+    assert PHYSICIANS.kind_for_code(normalise_code(typed)) is None

@@ -144,3 +144,51 @@ def test_a_swap_within_one_file_is_refused_row_by_row_and_nothing_is_half_writte
         "22222": "b@example.org",
         "33333": "new@example.org",
     }
+
+
+def test_unreadable_lines_are_each_reported_and_never_stop_the_others(
+    tmp_path, capsys, use_profile
+):
+    """Invalid UTF-8, a NUL, an open quote, too long a value or line, a stray comma: each is
+    one rejected line, and the lines around them are imported (SQLite and PostgreSQL)."""
+    lines = [
+        b"physician,11111,a@example.org,Anne,A,,yes",  # 2: fine
+        b"physician,22222,b@example.org,Bo\xe9,B,,yes",  # 3: Latin-1, not UTF-8
+        b"physician,33333,c@example.org,C\x00,C,,yes",  # 4: NUL
+        b'physician,44444,d@example.org,"Dan,D,,yes',  # 5: quote never closed
+        b"physician,55555,e@example.org,Eve,E,,yes",  # 6: fine (not swallowed by line 5)
+        b"physician,66666,f@example.org," + b"F" * 151 + b",F,,yes",  # 7: over 150
+        b"physician,77777,g@example.org,G,G,," + b"y" * 10_000,  # 8: a line of 10 kB
+        b"physician,88888,h@example.org,Fortin, Jr,H,,yes",  # 9: a comma without quotes
+        "physician,99999,i@example.org,Zoé,Ï,,oui".encode(),  # 10: fine
+    ]
+    use_profile("physicians")
+    csv_file = tmp_path / "members.csv"
+    csv_file.write_bytes(b"\xef\xbb\xbf" + HEADER.encode() + b"\r\n".join(lines) + b"\r\n")
+    call_command("import_members", str(csv_file))
+    out = capsys.readouterr().out.splitlines()
+    assert out == [
+        "line 3: rejected: not valid UTF-8 (save the file as CSV UTF-8)",
+        "line 4: rejected: holds a NUL byte (U+0000)",
+        "line 5: rejected: a quote is not closed on this line",
+        "line 7: rejected: first_name is longer than 150 characters",
+        "line 8: rejected: longer than 8192 characters",
+        "line 9: rejected: 8 fields where the header has 7 (a comma in a value needs quotes)",
+        "created 3, updated 0, unchanged 0, rejected 6",
+    ]
+    assert list(Member.objects.values_list("code", "first_name")) == [
+        ("11111", "Anne"),
+        ("55555", "Eve"),
+        ("99999", "Zoé"),
+    ]
+
+
+@pytest.mark.parametrize("code", ["١٢٣٤٥", "１２３４５", "۱۲۳۴۵", "5432١"])
+def test_unicode_digits_are_no_licence_digits(code):
+    report = run_import(f"physician,{code},a@example.org,A,A,,yes\n")
+    assert report.created == 0
+    assert report.rejected == [(2, f"code {code!r} is not made of ASCII letters and digits")]
+    # Nor for a kind whose codes have no format.
+    report = run_import(f"member,{code},a@example.org,A,A,,yes\n", profile="community")
+    assert report.created == 0 and "ASCII" in report.rejected[0][1]
+    assert not Member.objects.exists()

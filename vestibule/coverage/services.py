@@ -7,10 +7,9 @@ the support team. Every write here records its audit event; e-mails go through t
 in the same transaction.
 """
 
-import csv
 import dataclasses
 from datetime import datetime, timedelta
-from typing import Any, TextIO
+from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
@@ -33,6 +32,7 @@ from vestibule.coverage.codes import (
 )
 from vestibule.coverage.models import AccessCode, CoverageRecord, InvitedEmail
 from vestibule.coverage.selectors import coverage_of, region_label
+from vestibule.csv_import import CsvFile, value_too_long
 from vestibule.notifications.services import message_enqueue
 from vestibule.throttle.addresses import client_ip
 
@@ -491,6 +491,12 @@ REQUIRED_COLUMNS = ("region", "plan", "first_name", "last_name", "emails")
 YES = {"1", "true", "yes", "oui", "y", "o"}
 NO = {"0", "false", "no", "non", "n", ""}
 BATCH = 2000
+# The columns' sizes in the database: PostgreSQL refuses a longer value, SQLite keeps it.
+LENGTHS = {
+    name: CoverageRecord._meta.get_field(name).max_length
+    for name in ("region", "plan", "first_name", "last_name")
+}
+EMAIL_LENGTH = InvitedEmail._meta.get_field("email").max_length
 
 
 @dataclasses.dataclass
@@ -539,6 +545,8 @@ def _emails_parse(cell: str) -> dict[str, str]:
         if kind not in InvitedEmail.Kind.values:
             raise ValueError(f"e-mail kind {kind!r} is not one of: personal, work, school")
         address = _email_normalise(address)
+        if len(address) > EMAIL_LENGTH:
+            raise ValueError(f"an e-mail is longer than {EMAIL_LENGTH} characters")
         try:
             validate_email(address)
         except ValidationError:
@@ -554,6 +562,8 @@ def _row_parse(line: int, raw: dict[str, str], regions: set[str]) -> _Row:
     for column in REQUIRED_COLUMNS:
         if not values[column]:
             raise ValueError(f"{column} is empty")
+    if reason := value_too_long(values, LENGTHS):
+        raise ValueError(reason)
     if values["region"] not in regions:
         raise ValueError(
             f"unknown region {values['region']!r} (expected one of: {', '.join(sorted(regions))})"
@@ -581,32 +591,38 @@ def _row_parse(line: int, raw: dict[str, str], regions: set[str]) -> _Row:
     )
 
 
-def coverage_import(*, rows: TextIO, profile: Profile, source: str = "") -> ImportReport:
+def coverage_import(
+    *, rows: IO[bytes] | IO[str], profile: Profile, source: str = ""
+) -> ImportReport:
     """Create or update coverage records from CSV. Idempotent; bad rows are reported and
     skipped, never half-written.
 
     A row describes the record of its region that has any of its e-mails (else a new one).
     Columns: region, plan, first_name, last_name, emails (« a@b.org; work:c@d.org »),
     primary_email (empty for a primary member; for a dependent, an invited e-mail of its
-    primary, in this file or already imported), allows_dependents (yes/no).
+    primary, in this file or already imported), allows_dependents (yes/no). A line that
+    cannot be read (not UTF-8 when `rows` is binary, a NUL, an open quote) is one rejected
+    line, as is a value longer than its column.
     """
     report = ImportReport()
-    reader = csv.DictReader(rows)
+    file = CsvFile(rows)
     regions = {region.key for region in profile.regions}
-    missing = [c for c in REQUIRED_COLUMNS if c not in (reader.fieldnames or [])]
+    missing = [c for c in REQUIRED_COLUMNS if c not in file.columns]
     if not regions:
         report.rejected.append((1, f"profile {profile.name!r} lists no regions"))
-    elif missing:
-        report.rejected.append((1, f"header lacks column(s): {', '.join(missing)}"))
+    elif file.error or missing:
+        report.rejected.append((1, file.error or f"header lacks column(s): {', '.join(missing)}"))
     if report.rejected:
         return report
 
     parsed: list[_Row] = []
-    for line, raw in enumerate(reader, start=2):
+    for record in file:
         try:
-            parsed.append(_row_parse(line, raw, regions))
+            if record.error:
+                raise ValueError(record.error)
+            parsed.append(_row_parse(record.line, record.values, regions))
         except ValueError as error:
-            report.rejected.append((line, str(error)))
+            report.rejected.append((record.line, str(error)))
 
     existing = _Existing.load({row.region for row in parsed})
     accepted = _rows_match(parsed, existing, report)

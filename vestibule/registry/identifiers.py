@@ -20,6 +20,11 @@ def normalise_code(raw: str) -> str:
     return _SPACES.sub("", raw).upper()
 
 
+def code_is_ascii(code: str) -> bool:
+    """Codes are printable ASCII: « ١٢٣٤٥ » or « １２３４５ » is not the licence 12345."""
+    return code.isascii() and code.isprintable()
+
+
 def normalise_email(raw: str) -> str:
     return raw.strip().lower()
 
@@ -30,5 +35,5 @@ def identifier_parse(raw: str, profile: Profile) -> Identifier:
     if "@" in raw:
         return Identifier(email=normalise_email(raw))
     code = normalise_code(raw)
-    kind = profile.kind_for_code(code)
+    kind = profile.kind_for_code(code) if code_is_ascii(code) else None
     return Identifier(code=code, kind=kind) if kind else Identifier()

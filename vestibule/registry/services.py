@@ -3,17 +3,17 @@
 Columns (header row required): kind, code, email, first_name, last_name, region, active.
 """
 
-import csv
 import dataclasses
 from collections.abc import Iterable
-from typing import TextIO
+from typing import IO
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
 
 from vestibule.config import Profile
-from vestibule.registry.identifiers import normalise_code, normalise_email
+from vestibule.csv_import import CsvFile, value_too_long
+from vestibule.registry.identifiers import code_is_ascii, normalise_code, normalise_email
 from vestibule.registry.models import Member
 
 COLUMNS = ("kind", "code", "email", "first_name", "last_name", "region", "active")
@@ -22,6 +22,11 @@ FIELDS = ("kind", "email", "first_name", "last_name", "region", "active")
 TRUE = {"1", "true", "yes", "oui", "y", "o", ""}
 FALSE = {"0", "false", "no", "non", "n"}
 BATCH = 2000
+# The columns' sizes in the database: PostgreSQL refuses a longer value, SQLite keeps it.
+LENGTHS = {
+    name: Member._meta.get_field(name).max_length
+    for name in ("kind", "code", "email", "first_name", "last_name", "region")
+}
 
 
 @dataclasses.dataclass
@@ -46,11 +51,15 @@ def _clean_row(row: dict[str, str], profile: Profile) -> Member:
     for column in REQUIRED:
         if not values[column]:
             raise ValueError(f"{column} is empty")
+    if reason := value_too_long(values, LENGTHS):
+        raise ValueError(reason)
     kind = profile.kind(values["kind"])
     if kind is None:
         known = ", ".join(k.key for k in profile.member_kinds)
         raise ValueError(f"unknown kind {values['kind']!r} (expected one of: {known})")
     code = normalise_code(values["code"])
+    if not code_is_ascii(code):
+        raise ValueError(f"code {code!r} is not made of ASCII letters and digits")
     if kind.code_regex and not kind.code_regex.fullmatch(code):
         raise ValueError(f"code {code!r} does not match the format of kind {kind.key!r}")
     email = normalise_email(values["email"])
@@ -72,17 +81,19 @@ def _clean_row(row: dict[str, str], profile: Profile) -> Member:
     )
 
 
-def member_import(*, rows: TextIO, profile: Profile) -> ImportReport:
+def member_import(*, rows: IO[bytes] | IO[str], profile: Profile) -> ImportReport:
     """Upsert members by code. Idempotent; bad rows are reported and skipped, never half-written.
 
-    Every row is checked first (format, kind, e-mail unique across the file and the
-    registry); then the accepted rows are written in one transaction, in batches.
+    Every row is checked first (encoding and CSV syntax of its line, format, kind, sizes,
+    e-mail unique across the file and the registry); then the accepted rows are written in
+    one transaction, in batches. `rows` is best the file opened in binary: a line that is
+    not UTF-8 is then one rejected line.
     """
     report = ImportReport()
-    reader = csv.DictReader(rows)
-    missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
-    if missing:
-        report.rejected.append((1, f"header lacks column(s): {', '.join(missing)}"))
+    file = CsvFile(rows)
+    missing = [c for c in REQUIRED if c not in file.columns]
+    if file.error or missing:
+        report.rejected.append((1, file.error or f"header lacks column(s): {', '.join(missing)}"))
         return report
 
     existing = {m.code: m for m in Member.objects.all()}
@@ -91,9 +102,12 @@ def member_import(*, rows: TextIO, profile: Profile) -> ImportReport:
     to_create: list[Member] = []
     to_update: list[Member] = []
     moving: list[Member] = []  # updated members whose e-mail changes
-    for line, row in enumerate(reader, start=2):
+    for record in file:
+        line = record.line
         try:
-            member = _clean_row(row, profile)
+            if record.error:
+                raise ValueError(record.error)
+            member = _clean_row(record.values, profile)
         except ValueError as error:
             report.rejected.append((line, str(error)))
             continue

@@ -26,7 +26,8 @@ class Command(BaseCommand):
         if not profile.regions:
             raise CommandError(f"profile {profile.name!r} lists no regions: coverage is off")
         try:
-            handle = file.open(encoding="utf-8-sig", newline="")
+            # Binary: each line is decoded on its own, so a line not in UTF-8 is one rejected line.
+            handle = file.open("rb")
         except OSError as error:
             raise CommandError(f"{file}: {error.strerror}") from None
         with handle:

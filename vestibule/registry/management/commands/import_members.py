@@ -16,7 +16,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, file: Path, **options) -> None:
         try:
-            handle = file.open(encoding="utf-8-sig", newline="")
+            # Binary: each line is decoded on its own, so a line not in UTF-8 is one rejected line.
+            handle = file.open("rb")
         except OSError as error:
             raise CommandError(f"{file}: {error.strerror}") from None
         with handle:
