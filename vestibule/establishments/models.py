@@ -38,6 +38,9 @@ class Membership(models.Model):
         related_name="memberships",
     )
     rights = models.JSONField(_("access rights"), default=list)
+    # The account that created the establishment (seed 000's dentist), or its first
+    # administrator: removed, or its rights changed, only by another owner or by staff.
+    is_owner = models.BooleanField(_("owner"), default=False)
     created_at = models.DateTimeField(_("since"), auto_now_add=True)
 
     class Meta:

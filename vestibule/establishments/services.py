@@ -82,11 +82,13 @@ def establishment_create(
         name=name, public_id=public_id or secrets.token_hex(4).upper(), region=region
     )
     event_record("establishment.created", account=owner, establishment=establishment.public_id)
-    membership_grant(
+    membership = membership_grant(
         account=owner,
         establishment=establishment,
         rights=[right.key for right in get_profile().access_rights],
     )
+    membership.is_owner = True
+    membership.save(update_fields=["is_owner"])
     return establishment
 
 
@@ -114,11 +116,32 @@ def membership_grant(
     return membership
 
 
+def _owner_guard(*, membership: Membership, by: Account) -> None:
+    """Owners are removed, or their rights changed, only by another owner or by staff.
+
+    Without it a delegate holding the users right could remove the account that made
+    them a delegate. The owners' rows are locked first, so two owners removing each other
+    at once are served in turn and the second one is refused.
+    """
+    owners = set(
+        Membership.objects.select_for_update()
+        .filter(establishment_id=membership.establishment_id, is_owner=True)
+        .values_list("account_id", flat=True)
+    )
+    if membership.account_id not in owners or (by.is_staff and by.is_active):
+        return
+    if by.pk in owners and by.pk != membership.account_id:
+        return
+    raise RightsError("owner")
+
+
 @transaction.atomic
 def membership_rights_change(
     *, membership: Membership, rights: Iterable[str], by: Account, request: HttpRequest | None
 ) -> Membership:
     new_rights = rights_clean(rights)
+    if new_rights != membership.rights:
+        _owner_guard(membership=membership, by=by)
     admin_rights = administering_rights()
     losing_admin = admin_rights & set(membership.rights) and not admin_rights & set(new_rights)
     if losing_admin and len(_administrators(membership.establishment)) <= 1:
@@ -140,6 +163,7 @@ def membership_rights_change(
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, by: Account, request: HttpRequest | None) -> None:
+    _owner_guard(membership=membership, by=by)
     if can_administer(membership) and len(_administrators(membership.establishment)) <= 1:
         raise RightsError("last_administrator")
     event_record(

@@ -41,6 +41,10 @@ INVITATION_KEY = "establishment_invitation_key"
 LAST_ADMINISTRATOR = gettext_lazy(
     "An establishment keeps at least one administrator: give the right to another user first."
 )
+OWNER_PROTECTED = gettext_lazy(
+    "Only another owner of the establishment, or the support team, can remove its owner or "
+    "change their access rights."
+)
 
 
 def administrator_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -165,8 +169,8 @@ def user_manage(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
                 )
                 messages.success(request, _("The access rights have been saved."))
                 return HttpResponseRedirect(reverse("establishments:users"))
-        except RightsError:
-            form.add_error(None, LAST_ADMINISTRATOR)
+        except RightsError as refused:
+            form.add_error(None, OWNER_PROTECTED if refused.code == "owner" else LAST_ADMINISTRATOR)
     return render(request, "establishments/user_manage.html", {"target": target, "form": form})
 
 

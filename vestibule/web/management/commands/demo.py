@@ -93,7 +93,11 @@ class Command(BaseCommand):
                 Membership.objects.get_or_create(
                     account=Account.objects.by_email(row["email"]).get(),
                     establishment=establishment,
-                    defaults={"rights": row["rights"].split(";")},
+                    # The first row of an establishment is its owner, as its creator would be.
+                    defaults={
+                        "rights": row["rights"].split(";"),
+                        "is_owner": not establishment.memberships.exists(),
+                    },
                 )
 
     def _coverage(self, profile, accounts: list[Account]) -> None:
