@@ -131,3 +131,11 @@ def english_client() -> Client:
     client = Client()
     client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
+
+
+@pytest.fixture
+def admin_user(db, django_user_model):
+    """pytest-django's, with a password the policy accepts: create_superuser applies it."""
+    return django_user_model.objects.create_superuser(
+        "admin@example.com", "an admin passphrase long enough"
+    )

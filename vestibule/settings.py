@@ -175,11 +175,9 @@ PASSWORD_HASHERS = [
     "vestibule.accounts.hashers.VestibuleArgon2Hasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
-# The profile sets lengths; these validators read it (vestibule.accounts.password_policy).
+# Django's own callers (admin forms, changepassword) apply the same policy as our services.
 AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "vestibule.accounts.password_policy.ProfileLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "vestibule.accounts.password_policy.NotLikeIdentifierValidator"},
+    {"NAME": "vestibule.accounts.password_policy.ProfilePasswordValidator"},
 ]
 # E-mail is unique case-insensitively through a database constraint on Lower(email), which
 # Django's check does not see.

@@ -314,31 +314,7 @@ def test_the_sign_up_page_has_the_language_switch_before_the_form(client, use_pr
     )
 
 
-@pytest.mark.parametrize("profile", ["community", "dentists"])
-def test_a_stranger_who_signed_up_first_cannot_pre_hijack_the_account(use_profile, profile):
-    """Someone signs up first with another person's address and their own password; when the
-    owner signs up in turn, the stranger's link is void and the owner's password is the one."""
-    use_profile(profile)
-    fields = {"email": "camille@example.org"}
-    if profile == "dentists":
-        make_member(email="camille@example.org", code="12345", kind="dentist")
-        fields.update(code="12345", is_member="on")
-
-    def sign_up(password: str) -> str:
-        browser = Client()
-        start(browser, "registration")
-        answer(browser, "registration", password=password, password_confirm=password, **fields)
-        return last_link("camille@example.org", "activation")
-
-    stranger_link = sign_up("mot-de-passe-de-l-intrus")
-    owner_link = sign_up("mot-de-passe-de-camille")
-    assert Client().get(stranger_link).status_code == 410
-    owner = Client()
-    owner.get(owner_link, follow=True)
-    account = Account.objects.get()
-    assert account.status == Account.Status.ACTIVE
-    assert account.check_password("mot-de-passe-de-camille")
-    assert not account.check_password("mot-de-passe-de-l-intrus")
+# A stranger signing up first or second with someone's address: test_sign_up_takeover.py.
 
 
 @pytest.mark.parametrize("taken", [False, True])

@@ -1,12 +1,11 @@
 from typing import Any
 
 from django import forms
-from django.contrib.auth.password_validation import password_validators_help_texts
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from vestibule.accounts.models import Account
-from vestibule.accounts.services import password_validate
+from vestibule.accounts.password_policy import password_check_for, password_help_text
 from vestibule.config import get_profile
 
 
@@ -25,9 +24,10 @@ class SignInForm(forms.Form):
 
 
 class NewPasswordForm(forms.Form):
-    """A new password typed twice, checked against the profile's policy.
+    """A new password typed twice; the policy's reasons shown on the field.
 
-    `account` (when known) lets the policy refuse a password equal to its identifiers.
+    The service that sets the password applies the policy (password_policy); the form asks
+    it too, with what it knows (`account`, when known), to show every error at once.
     """
 
     password = forms.CharField(
@@ -44,19 +44,22 @@ class NewPasswordForm(forms.Form):
     def __init__(self, *args: Any, account: Account | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.account = account
-        self.fields["password"].help_text = " ".join(password_validators_help_texts())
+        self.fields["password"].help_text = password_help_text()
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         password, confirm = cleaned.get("password"), cleaned.get("password_confirm")
         if password:
             try:
-                password_validate(password, self.account)
+                self.password_check(password)
             except ValidationError as error:
                 self.add_error("password", error)
         if password and confirm is not None and password != confirm:
             self.add_error("password_confirm", _("The passwords must be identical."))
         return cleaned
+
+    def password_check(self, password: str) -> None:
+        password_check_for(password, self.account)
 
 
 class PasswordChangeForm(NewPasswordForm):

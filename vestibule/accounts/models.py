@@ -5,6 +5,8 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from vestibule.accounts.password_policy import password_check_for
+
 
 class AccountManager(BaseUserManager):
     use_in_migrations = True
@@ -19,6 +21,9 @@ class AccountManager(BaseUserManager):
 
     def create_user(self, email: str, password: str | None = None, **fields) -> "Account":
         account = self.model(email=self.normalize_email(email).lower(), **fields)
+        if password is not None:
+            # `createsuperuser --noinput` skips Django's validators: the policy applies here.
+            password_check_for(password, account)
         account.set_password(password)
         account.save(using=self._db)
         return account
@@ -59,6 +64,9 @@ class Account(AbstractBaseUser, PermissionsMixin):
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     activated_at = models.DateTimeField(_("activated"), null=True, blank=True)
     locked_at = models.DateTimeField(_("locked"), null=True, blank=True)
+    # Set when a second sign-up met this pending account: whoever signed up first may not
+    # own the address, so its password is chosen again when the e-mailed link is opened.
+    signed_up_again_at = models.DateTimeField(_("signed up again"), null=True, blank=True)
 
     objects = AccountManager()
 

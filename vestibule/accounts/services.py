@@ -8,7 +8,6 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth import password_validation
 from django.contrib.auth.hashers import make_password
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
@@ -17,6 +16,8 @@ from django.utils import timezone
 
 from vestibule.accounts.lockout import account_unlock
 from vestibule.accounts.models import Account, Confirmation
+from vestibule.accounts.password_policy import password_check, password_check_for
+from vestibule.accounts.security_questions import security_answers_set
 from vestibule.accounts.tokens import key_digest, key_new
 from vestibule.audit.services import event_record
 from vestibule.config import Profile, get_profile
@@ -46,8 +47,9 @@ class ConfirmationInvalid(Exception):
 @dataclasses.dataclass(frozen=True)
 class Registration:
     account: Account | None
-    # "created": a new pending account; "pending": an earlier one, its link sent again;
-    # "existing": the address already has an active account, its owner was told by e-mail.
+    # "created": a new pending account; "pending": an earlier pending one, to get a new link
+    # (its password is then chosen at activation); "existing": the address already has an
+    # active account, whose owner the caller tells by e-mail (account_existing_notify).
     outcome: str
 
 
@@ -145,6 +147,31 @@ def _registry_member(*, email: str, code: str) -> Member:
     return member
 
 
+class PasswordRequired(Exception):
+    """The pending account was signed up for more than once: it is activated only with a
+    password chosen when its e-mailed link is opened (see account_register)."""
+
+
+def _signed_up_again(*, existing: Account, request: HttpRequest | None) -> Registration:
+    """A sign-up that met an account of the same address or member; the page is the same."""
+    if existing.status == Account.Status.PENDING:
+        # Never the new password: the first signer's stays, and neither is trusted from now
+        # on (see account_register). A statement of its own, so a concurrent activation
+        # without a password (account_activate) cannot slip between the check and the mark.
+        Account.objects.filter(
+            pk=existing.pk, status=Account.Status.PENDING, signed_up_again_at__isnull=True
+        ).update(signed_up_again_at=timezone.now())
+        event_record("sign_up.repeated", request=request, account=existing)
+        return Registration(existing, "pending")
+    if get_profile().registration.mode == "registry":
+        event_record(
+            "sign_up.refused", request=request, subject=existing.email, reason="has_account"
+        )
+        raise RegistrationRefused
+    event_record("sign_up.existing", request=request, account=existing)
+    return Registration(existing, "existing")
+
+
 @transaction.atomic
 def account_register(
     *,
@@ -157,50 +184,43 @@ def account_register(
 ) -> Registration:
     """Create a pending account, checked against the registry when the profile asks for it.
 
-    An address that already has an account never gets a second one: a pending account is
-    returned for its link to be sent again; an active one's owner is told by e-mail, and
-    the caller shows the same page as for a new account (no enumeration).
+    An address that already has an account never gets a second one, and the caller shows
+    the same page whatever happened (no enumeration): the owner of an active account is
+    told by e-mail (account_existing_notify); a pending account gets a new activation link
+    at its own address.
 
-    A pending account signed up for again takes the new password, and its earlier links
-    stop working: someone who signed up first with another person's address (account
-    pre-hijacking) cannot have that person activate the account with the stranger's password.
+    A pending account's password is never replaced by a later sign-up: a stranger signing
+    up second with someone's address would set the password that person then activates.
+    Nor is the first password trusted once a second sign-up came, since the first may be
+    the stranger's (account pre-hijacking: Sudhodanan & Paverd, USENIX Security 2022). So a
+    second sign-up marks the account `signed_up_again_at`, and its activation links, old
+    and new, then make whoever opens one choose the password (account_activate): only the
+    mailbox owner can open them. Safe in both orders: neither signer's password survives
+    unless the mailbox owner types it at activation. An account signed up for once keeps
+    the one-form sign-up of seeds 000 and 003: its link activates it with that password.
+
+    Raises ValidationError (the password policy) and RegistrationRefused. The caller
+    throttles first: every path here hashes the password once, so a registered address
+    answers in the same time as a new one.
     """
     profile = get_profile()
     email = email.strip().lower()
-    # Hashed first, on every path: the answer takes as long whether the address is new or not.
+    # Before the hash: a password the policy refuses costs none.
+    password_check(password, email=email, codes=[code])
     password_hash = make_password(password)
     member = None
     if profile.registration.mode == "registry":
         member = _registry_member(email=email, code=code)
+        password_check(
+            password, email=email, codes=[code], names=[member.first_name, member.last_name]
+        )
         existing = (
             Account.objects.filter(member=member).first() or Account.objects.by_email(email).first()
         )
-        if existing is not None and existing.status != Account.Status.PENDING:
-            event_record("sign_up.refused", request=request, subject=email, reason="has_account")
-            raise RegistrationRefused
     else:
         existing = Account.objects.by_email(email).first()
-
     if existing is not None:
-        if existing.status == Account.Status.PENDING:
-            with transaction.atomic():
-                Account.objects.filter(pk=existing.pk).update(password=password_hash)
-                Confirmation.objects.filter(
-                    account=existing,
-                    purpose=Confirmation.Purpose.ACTIVATION,
-                    used_at__isnull=True,
-                ).update(used_at=timezone.now())
-                event_record("sign_up.repeated", request=request, account=existing)
-            return Registration(existing, "pending")
-        event_record("sign_up.existing", request=request, account=existing)
-        if profile.registration.notify_existing_by_email:
-            message_enqueue(
-                template="already_registered",
-                to=existing.email,
-                language=existing.language,
-                context={"account": existing},
-            )
-        return Registration(existing, "existing")
+        return _signed_up_again(existing=existing, request=request)
 
     account = Account(
         email=email,
@@ -217,20 +237,59 @@ def account_register(
         with transaction.atomic():
             account.save()
     except IntegrityError:
-        # A concurrent sign-up with the same e-mail or member won the race.
-        if member is not None:
+        # A concurrent sign-up with the same e-mail or member won the race: this one came
+        # second, and is treated as such.
+        existing = (
+            Account.objects.filter(member=member).first() if member else None
+        ) or Account.objects.by_email(email).first()
+        if existing is None:
             raise RegistrationRefused from None
-        return Registration(Account.objects.by_email(email).first(), "existing")
+        return _signed_up_again(existing=existing, request=request)
     event_record("sign_up.requested", request=request, account=account)
     return Registration(account, "created")
 
 
-@transaction.atomic
-def account_activate(*, account: Account, request: HttpRequest | None = None) -> bool:
-    """Activate a pending account and announce it by e-mail; False if it was not pending."""
-    updated = Account.objects.filter(pk=account.pk, status=Account.Status.PENDING).update(
-        status=Account.Status.ACTIVE, activated_at=timezone.now()
+def account_existing_notify(*, account: Account) -> None:
+    """Tell an account's owner that someone signed up with their address (if the profile
+    asks): on the page, the sign-up looked like any other."""
+    if not get_profile().registration.notify_existing_by_email:
+        return
+    message_enqueue(
+        template="already_registered",
+        to=account.email,
+        language=account.language,
+        context={"account": account},
     )
+
+
+@transaction.atomic
+def account_activate(
+    *,
+    account: Account,
+    password: str | None = None,
+    security_answers: dict[str, str] | None = None,
+    request: HttpRequest | None = None,
+) -> bool:
+    """Activate a pending account and announce it by e-mail; False if it was not pending.
+
+    `password`, when given, is set now (the policy applies: ValidationError). An account
+    signed up for more than once is activated only so (PasswordRequired otherwise), and
+    `security_answers` then replace those given at sign-up, which may be a stranger's too.
+    """
+    pending = Account.objects.filter(pk=account.pk, status=Account.Status.PENDING)
+    now = timezone.now()
+    if password is None:
+        # One statement: a second sign-up committed meanwhile makes it match nothing.
+        updated = pending.filter(signed_up_again_at__isnull=True).update(
+            status=Account.Status.ACTIVE, activated_at=now
+        )
+        if not updated and pending.exists():
+            raise PasswordRequired
+    else:
+        password_check_for(password, account)
+        updated = pending.update(
+            password=make_password(password), status=Account.Status.ACTIVE, activated_at=now
+        )
     if not updated:
         return False
     account.refresh_from_db()
@@ -238,7 +297,11 @@ def account_activate(*, account: Account, request: HttpRequest | None = None) ->
     Confirmation.objects.filter(
         account=account, purpose=Confirmation.Purpose.ACTIVATION, used_at__isnull=True
     ).update(used_at=timezone.now())
-    event_record("account.activated", request=request, account=account)
+    if security_answers:
+        security_answers_set(account=account, answers=security_answers, request=request)
+    event_record(
+        "account.activated", request=request, account=account, password_chosen=password is not None
+    )
     message_enqueue(
         template="account_created",
         to=account.email,
@@ -249,19 +312,16 @@ def account_activate(*, account: Account, request: HttpRequest | None = None) ->
     return True
 
 
-def password_validate(password: str, account: Account | None = None) -> None:
-    """The profile's policy; raises ValidationError listing every reason."""
-    password_validation.validate_password(password, account)
-
-
 @transaction.atomic
 def account_set_password(
     *, account: Account, password: str, event: str, request: HttpRequest | None = None
 ) -> None:
     """Set a new password: revokes e-mailed links, unlocks, notifies the owner.
 
+    Raises ValidationError when the policy refuses the password (nothing is changed).
     Other sessions end by themselves: Django ties each session to the password hash.
     """
+    password_check_for(password, account)
     account_unlock(account=account, event="account.unlocked_by_password", request=request)
     account.set_password(password)
     account.save(update_fields=["password"])

@@ -2,6 +2,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -102,12 +103,16 @@ def password_change(request: HttpRequest) -> HttpResponse:
         if locked is not None:
             return locked
         if not form.errors:
-            account_set_password(
-                account=account,
-                password=form.cleaned_data["password"],
-                event="password.changed",
-                request=request,
-            )
+            try:
+                account_set_password(
+                    account=account,
+                    password=form.cleaned_data["password"],
+                    event="password.changed",
+                    request=request,
+                )
+            except ValidationError as refused:
+                form.add_error("password", refused)
+                return render(request, "accounts/password_change.html", {"form": form})
             # This session stays; every other session of the account ends.
             update_session_auth_hash(request, account)
             messages.success(request, _("Your password has been changed."))

@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from vestibule.accounts.models import Account
+from vestibule.accounts.password_policy import password_check
 from vestibule.accounts.tokens import key_digest, key_new
 from vestibule.audit.services import event_record
 from vestibule.config import Profile, get_profile
@@ -305,6 +306,12 @@ def invitation_accept(
             raise InvitationInvalid("other_account")
     elif not password:
         raise InvitationInvalid("other_account")
+    else:
+        # The policy, with the invited person's e-mail and names, before the invitation is
+        # spent: a refused password leaves it open (ValidationError).
+        password_check(
+            password, email=invitation.email, names=[invitation.first_name, invitation.last_name]
+        )
     claimed = Invitation.objects.filter(pk=invitation.pk, state=Invitation.State.PENDING).update(
         state=Invitation.State.ACCEPTED, accepted_at=timezone.now()
     )

@@ -9,7 +9,7 @@ from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -224,6 +224,14 @@ def invitation(request: HttpRequest) -> HttpResponse:
                 "establishments/invitation_invalid.html",
                 {"reason": invalid.reason, "invitation": pending},
                 status=410,
+            )
+        except ValidationError as refused:  # the password policy: the invitation stays open
+            assert form is not None
+            form.add_error("password", refused)
+            return render(
+                request,
+                "establishments/invitation.html",
+                {"invitation": pending, "form": form, "is_new_user": is_new_user},
             )
         del request.session[INVITATION_KEY]
         if is_new_user:

@@ -3,6 +3,7 @@
 from typing import Any
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
@@ -35,17 +36,22 @@ class NewPassword(Stage):
         if account is None:  # unreachable by construction; refuse rather than trust
             form.add_error(None, _("This request is no longer valid. Start again."))
             return None
-        with transaction.atomic():
-            # The link is spent here: of two browsers that opened it, the first to save wins.
-            if not link_spend(self.data.get("link_id")):
-                form.add_error(
-                    None, _("This link has already been used or has expired. Ask for a new one.")
+        try:
+            with transaction.atomic():
+                # The link is spent here: of two browsers that opened it, the first to save
+                # wins.
+                if not link_spend(self.data.get("link_id")):
+                    form.add_error(
+                        None,
+                        _("This link has already been used or has expired. Ask for a new one."),
+                    )
+                    return None
+                account_set_password(
+                    account=account,
+                    password=form.cleaned_data["password"],
+                    event="password.reset",
+                    request=self.request,
                 )
-                return None
-            account_set_password(
-                account=account,
-                password=form.cleaned_data["password"],
-                event="password.reset",
-                request=self.request,
-            )
+        except ValidationError as refused:  # the policy: nothing saved, the link not spent
+            form.add_error("password", refused)
         return None

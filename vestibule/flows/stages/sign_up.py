@@ -8,6 +8,7 @@ from django.http import HttpResponse
 from django.utils.translation import gettext_lazy as _
 
 from vestibule.accounts.forms import NewPasswordForm
+from vestibule.accounts.password_policy import password_check
 from vestibule.accounts.services import RegistrationRefused, account_register
 from vestibule.config import get_profile
 from vestibule.flows.engine import Stage, stage
@@ -63,6 +64,14 @@ class SignUpForm(NewPasswordForm):
             )
         return code
 
+    def password_check(self, password: str) -> None:
+        # Runs after the fields' own cleaning: the typed e-mail and code are context words.
+        password_check(
+            password,
+            email=self.cleaned_data.get("email", ""),
+            codes=[self.cleaned_data.get("code", "")],
+        )
+
 
 @stage("sign_up")
 class SignUp(Stage):
@@ -82,6 +91,9 @@ class SignUp(Stage):
                 language=self.request.LANGUAGE_CODE,
                 request=self.request,
             )
+        except ValidationError as refused:
+            form.add_error("password", refused)
+            return None
         except RegistrationRefused:
             form.refused = True
             form.add_error(
