@@ -139,3 +139,20 @@ def admin_user(db, django_user_model):
     return django_user_model.objects.create_superuser(
         "admin@example.com", "an admin passphrase long enough"
     )
+
+
+@pytest.fixture
+def hashes(monkeypatch):
+    """Counts password hashes computed (verify and encode), from every thread."""
+    from vestibule.accounts.hashers import VestibuleArgon2Hasher
+
+    calls = []
+    for name in ("verify", "encode"):
+        original = getattr(VestibuleArgon2Hasher, name)
+
+        def counted(self, *args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(VestibuleArgon2Hasher, name, counted)
+    return calls

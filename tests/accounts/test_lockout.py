@@ -8,7 +8,6 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.factories import PASSWORD, make_account
-from vestibule.accounts.hashers import VestibuleArgon2Hasher
 from vestibule.accounts.models import Account
 from vestibule.audit.models import Event
 from vestibule.notifications.models import Message
@@ -28,21 +27,6 @@ def attempt(
         return "blocked"
     outcome = response.context.get("outcome") if response.context else None
     return outcome.outcome if outcome else "ok"
-
-
-@pytest.fixture
-def hashes(monkeypatch):
-    """Counts password hashes computed (verify and encode)."""
-    calls = []
-    for name in ("verify", "encode"):
-        original = getattr(VestibuleArgon2Hasher, name)
-
-        def counted(self, *args, _original=original, _name=name, **kwargs):
-            calls.append(_name)
-            return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(VestibuleArgon2Hasher, name, counted)
-    return calls
 
 
 def test_the_fifth_failure_locks_and_the_right_password_is_then_refused(use_profile):

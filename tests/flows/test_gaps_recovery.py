@@ -9,7 +9,7 @@ from django.test import Client
 from tests.factories import make_account
 from tests.flows.walk import answer, last_link, stage_index, start
 from vestibule.audit.models import Event
-from vestibule.flows.throttles import LINKS_PER_ACCOUNT
+from vestibule.flows.throttles import MAILS_PER_RECIPIENT
 from vestibule.notifications.models import Message
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +102,7 @@ def test_after_three_links_an_hour_the_account_gets_no_more_and_the_page_is_the_
 ):
     use_profile("community")
     account = make_account(email="member@example.org")
-    assert LINKS_PER_ACCOUNT.limit == 3
+    assert MAILS_PER_RECIPIENT.limit == 3
     pages = [recover(account.email) for _ in range(5)]
     assert Message.objects.filter(to=account.email, template="password_reset").count() == 3
     assert Event.objects.filter(kind="recovery.link_sent", account=account).count() == 3

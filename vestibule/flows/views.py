@@ -157,7 +157,7 @@ def flow_resume(request: HttpRequest, name: str, key: str) -> HttpResponse:
 @transaction.atomic
 def _activation_resend(identifier: str, stage_names: tuple[str, ...]) -> None:
     account = account_by_identifier(identifier)
-    if not account or account.status != Account.Status.PENDING or not link_allowed(account.pk):
+    if not account or account.status != Account.Status.PENDING or not link_allowed(account.email):
         return
     index = next(i for i, entry in enumerate(stage_names) if entry.startswith("activation_link"))
     activation_send(

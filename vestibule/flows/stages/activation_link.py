@@ -25,6 +25,7 @@ from vestibule.accounts.services import (
 )
 from vestibule.accounts.sessions import account_sign_in
 from vestibule.flows.engine import Stage, stage
+from vestibule.flows.throttles import link_allowed
 
 
 class ActivationPasswordForm(NewPasswordForm, DefineQuestionsForm):
@@ -55,17 +56,18 @@ class ActivationLink(Stage):
 
     def arrive(self) -> None:
         # A new or pending account gets a link, the owner of an active one an e-mail saying
-        # so; this page reads the same either way.
+        # so; this page reads the same either way, also when the recipient's allowance of
+        # e-mails is spent and nothing is sent.
         outcome = self.data.get("outcome")
         if outcome == "existing":
             account = Account.objects.filter(pk=self.data.get("account_id")).first()
-            if account is not None:
+            if account is not None and link_allowed(account.email):
                 account_existing_notify(account=account)
             return
         if outcome not in {"created", "pending"}:
             return
         account = self.account()
-        if account is not None:
+        if account is not None and link_allowed(account.email):
             activation_send(
                 account=account,
                 flow_path=reverse("flows:resume", args=[self.run.name, "KEY"]).replace(

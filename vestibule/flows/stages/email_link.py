@@ -43,7 +43,7 @@ class EmailLink(Stage):
     @transaction.atomic
     def send_link(self, *, account_id: int | None, payload: dict[str, Any]) -> None:
         account = Account.objects.filter(pk=account_id).first()
-        if account is None or not account.is_active or not link_allowed(account.pk):
+        if account is None or not account.is_active or not link_allowed(account.email):
             # Nothing is sent, and nothing on the page says so.
             return
         path = reverse("flows:resume", args=[self.run.name, "KEY"]).replace("KEY", "{key}")

@@ -13,6 +13,7 @@ from vestibule.accounts.services import RegistrationRefused, account_register
 from vestibule.config import get_profile
 from vestibule.flows.engine import Stage, stage
 from vestibule.flows.forms import code_field_label
+from vestibule.flows.throttles import sign_up_allowed
 from vestibule.registry.identifiers import normalise_code
 
 
@@ -82,6 +83,16 @@ class SignUp(Stage):
 
     def submit(self, form: forms.Form | None) -> HttpResponse | None:
         assert isinstance(form, SignUpForm)
+        # Before account_register, which hashes the password on every path.
+        if not sign_up_allowed(self.request, form.cleaned_data["email"]):
+            form.add_error(
+                None,
+                _(
+                    "Too many sign-ups from your connection or with this e-mail address. "
+                    "Try again in an hour."
+                ),
+            )
+            return None
         try:
             registration = account_register(
                 email=form.cleaned_data["email"],
