@@ -22,6 +22,8 @@ ROUTES = [
     ("post", "/coverage/claim/"),
     ("post", "/coverage/region/"),
     ("post", "/coverage/family/"),
+    ("get", "/coverage/family/invitation/"),
+    ("post", "/coverage/family/invitation/"),
 ]
 
 
@@ -314,8 +316,8 @@ def test_a_primary_member_sees_the_family_and_invites_a_member(nathalie):
     assert response.status_code == 302
     text = page(client.get("/coverage/"))
     assert "L'invitation a été envoyée à felix@example.org." in text
-    assert "Félix Gagnon" in text and "Invité, pas encore inscrit" in text
-    assert Message.objects.get(template="coverage_invitation").to == "felix@example.org"
+    assert "Félix Gagnon" in text and "Invitation envoyée" in text
+    assert Message.objects.get(template="coverage_family_invitation").to == "felix@example.org"
 
 
 @pytest.mark.parametrize(

@@ -107,3 +107,63 @@ class AccessCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sent_to} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class FamilyInvitation(models.Model):
+    """A primary member's invitation of a family member (issue 12, item 8).
+
+    An address a primary member types proves nothing about whose it is: the dependent
+    record made for it has no invited address and is linked to nobody until the account
+    of that address accepts, on a page naming the primary member and the plan. A declined
+    invitation stays declined. The primary member sees only its state.
+    """
+
+    class State(models.TextChoices):
+        INVITED = "invited", _("invited")
+        ACCEPTED = "accepted", _("accepted")
+        DECLINED = "declined", _("declined")
+
+    record = models.OneToOneField(
+        CoverageRecord,
+        verbose_name=_("dependent record"),
+        on_delete=models.CASCADE,
+        related_name="family_invitation",
+    )
+    primary = models.ForeignKey(
+        CoverageRecord,
+        verbose_name=_("primary member"),
+        on_delete=models.CASCADE,
+        related_name="family_invitations_sent",
+    )
+    # Lower-case, as typed by the primary member; matched against the account's e-mail.
+    email = models.EmailField(_("e-mail"), max_length=254)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.INVITED
+    )
+    created_at = models.DateTimeField(_("sent"), default=timezone.now)
+    answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("family invitation")
+        verbose_name_plural = _("family invitations")
+        indexes = [models.Index(fields=["email", "state"], name="family_invitation_email_idx")]
+        constraints = [
+            # One open invitation per primary member and address: inviting again resends it.
+            models.UniqueConstraint(
+                fields=["primary", "email"],
+                condition=models.Q(state="invited"),
+                name="one_open_family_invitation",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} ({self.state})"

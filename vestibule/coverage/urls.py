@@ -10,4 +10,5 @@ urlpatterns = [
     path("resend/", views.resend, name="resend"),
     path("region/", views.region, name="region"),
     path("family/", views.family_invite, name="family_invite"),
+    path("family/invitation/", views.family_invitation, name="family_invitation"),
 ]

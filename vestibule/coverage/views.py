@@ -21,15 +21,24 @@ from django.views.decorators.http import require_POST
 
 from vestibule.config import get_profile
 from vestibule.coverage import forms, throttles
+from vestibule.coverage.family import (
+    dependent_invite,
+    family_invitation_accept,
+    family_invitation_decline,
+)
 from vestibule.coverage.models import CoverageRecord
-from vestibule.coverage.selectors import coverage_of, family_of, region_name
+from vestibule.coverage.selectors import (
+    coverage_of,
+    family_invitations_for,
+    family_rows,
+    region_name,
+)
 from vestibule.coverage.services import (
     AccessCodeInvalid,
     CoverageRefused,
     account_region_change,
     code_resend,
     coverage_claim,
-    dependent_invite,
 )
 
 CLAIM_FLOW = "coverage_claim_flow"
@@ -54,6 +63,19 @@ INVITE_ERRORS = {
         "access code, or contact us."
     ),
     "throttled": gettext_lazy("You have sent many invitations today. Try again tomorrow."),
+    "declined": gettext_lazy(
+        "This person declined your invitation: it cannot be sent again. Contact us if it was "
+        "a mistake."
+    ),
+    "already_invited": gettext_lazy("This invitation has already been sent."),
+}
+ANSWER_ERRORS = {
+    "not_found": gettext_lazy("This invitation is not addressed to your account."),
+    "answered": gettext_lazy("This invitation has already been answered."),
+    "account_linked": gettext_lazy(
+        "Your account is already linked to a coverage, so it cannot join another one. You can "
+        "decline this invitation."
+    ),
 }
 
 
@@ -107,7 +129,7 @@ def _unlocked_page(
         "coverage/unlocked.html",
         {
             "record": record,
-            "family": family_of(record),
+            "family": family_rows(record),
             "region_name": region_name(record.region),
             "invite_form": (invite_form or forms.FamilyInviteForm()) if may_invite else None,
         },
@@ -227,3 +249,53 @@ def family_invite(request: HttpRequest) -> HttpResponse:
             )
             return HttpResponseRedirect(reverse("coverage:status"))
     return _unlocked_page(request, record, invite_form=form)
+
+
+@coverage_page
+def family_invitation(request: HttpRequest) -> HttpResponse:
+    """« Invitation familiale »: the invited person accepts or declines, by name and plan.
+
+    Reached from the portal home and from the invitation e-mail. Only invitations sent to
+    the signed-in account's own address are shown; until one is accepted, nothing of the
+    primary member's coverage is shown anywhere else.
+    """
+    if request.method == "POST":
+        answer = request.POST.get("answer")
+        try:
+            invitation_id = int(request.POST.get("invitation", ""))
+        except ValueError:
+            invitation_id = 0
+        if answer not in ("accept", "decline") or not invitation_id:
+            return HttpResponseRedirect(reverse("coverage:family_invitation"))
+        try:
+            if answer == "accept":
+                record = family_invitation_accept(
+                    account=request.user, invitation_id=invitation_id, request=request
+                )
+                messages.success(
+                    request,
+                    _("You have joined the coverage of %(name)s.")
+                    % {"name": (record.primary or record).full_name},
+                )
+                return HttpResponseRedirect(reverse("coverage:status"))
+            family_invitation_decline(
+                account=request.user, invitation_id=invitation_id, request=request
+            )
+            messages.success(
+                request,
+                _("You have declined the invitation. Your account is not linked to this coverage."),
+            )
+        except CoverageRefused as refused:
+            messages.error(request, ANSWER_ERRORS[refused.reason])
+        return HttpResponseRedirect(reverse("coverage:family_invitation"))
+    return render(
+        request,
+        "coverage/family_invitation.html",
+        {
+            "invitations": [
+                (invitation, region_name(invitation.record.region))
+                for invitation in family_invitations_for(request.user)
+            ],
+            "already_covered": coverage_of(request.user) is not None,
+        },
+    )

@@ -13,6 +13,12 @@ def coverage_of(account: Account) -> CoverageRecord | None:
     return selectors.coverage_of(account)
 
 
+@register.simple_tag
+def family_invitations_for(account: Account) -> list:
+    """{% family_invitations_for user as invitations %}: open invitations to its address."""
+    return selectors.family_invitations_for(account)
+
+
 @register.filter
 def region_name(key: str) -> str:
     """{{ account.region|region_name }}: « Québec » for "qc", in the active language."""
