@@ -1,3 +1,5 @@
+import sys
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -9,6 +11,7 @@ from vestibule.accounts.redirects import safe_next
 from vestibule.config import get_profile
 from vestibule.notifications import dev_mail
 from vestibule.web.context_processors import CONSENT_COOKIE
+from vestibule.web.outage import is_outage, unavailable_page
 
 
 def landing(request: HttpRequest) -> HttpResponse:
@@ -86,6 +89,9 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    """Django's 500 handler, called while the exception is being handled."""
+    if is_outage(sys.exc_info()[1]):
+        return unavailable_page(request)
     return render(request, "web/error.html", {"status": 500}, status=500)
 
 
