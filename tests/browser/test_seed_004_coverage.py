@@ -1,5 +1,6 @@
 """Issue 7: seed 004 (telehealth) walked in Chromium: coverage found at sign-up, claimed with a
-code resent to a work address, and a family member invited by the primary member."""
+code resent to a work address, and a family member invited by the primary member, who
+accepts the invitation."""
 
 import re
 from collections.abc import Callable
@@ -95,9 +96,11 @@ def test_a_person_signed_up_with_another_address_gets_the_code_at_work_and_enter
     assert console_errors == []
 
 
-def test_a_primary_member_invites_a_family_member_who_signs_up_and_is_linked(
+def test_a_primary_member_invites_a_family_member_who_signs_up_then_accepts(
     new_page: Callable[[], Page], inbox: Inbox, console_errors: list[str]
 ):
+    """Issue 12, item 8: signing up with the invited address links nothing and tells the
+    primary member nothing; the invited person accepts on « Invitation familiale »."""
     nathalie = make_account(
         email="nathalie@example.org", first_name="Nathalie", last_name="Gagnon", region="qc"
     )
@@ -124,12 +127,13 @@ def test_a_primary_member_invites_a_family_member_who_signs_up_and_is_linked(
     expect(primary.locator(".messages")).to_contain_text("L'invitation a été envoyée")
     family = primary.get_by_test_id("family")
     expect(family).to_contain_text("Félix Gagnon")
-    expect(family).to_contain_text("Invité, pas encore inscrit")
+    expect(family).to_contain_text("Invitation envoyée")
 
     [invitation] = inbox.wait_for("felix@example.org")
-    assert invitation["Subject"] == "Votre invitation et votre code d'accès"
+    subject = invitation["Subject"].strip()  # a long subject is folded onto its own line
+    assert subject == "Nathalie Gagnon vous invite à rejoindre sa couverture familiale"
     text = Inbox.text(invitation)
-    assert "Nathalie Gagnon" in text and CODE.search(text)
+    assert "Régime familial Boréal" in text and not CODE.search(text)
     sign_up_link = re.search(r"https?://\S+/flow/registration/start/", text).group(0)
 
     felix = new_page()
@@ -137,10 +141,29 @@ def test_a_primary_member_invites_a_family_member_who_signs_up_and_is_linked(
     expect(felix.get_by_role("heading", name="Créer un compte")).to_be_visible()
     inbox.clear()
     sign_up(felix, inbox, "felix@example.org")
-    expect(felix.get_by_test_id("coverage-status")).to_contain_text("Vos services sont débloqués")
-    felix.get_by_test_id("coverage-panel").get_by_role("link").click()
+    # Signed up with the invited address: not linked, and nothing of Nathalie's coverage yet.
+    panel = felix.get_by_test_id("coverage-panel")
+    expect(panel.get_by_test_id("coverage-status")).to_contain_text(
+        "Votre compte n'est pas encore associé à votre couverture"
+    )
+    expect(panel).not_to_contain_text("Boréal")
+    primary.reload()
+    expect(primary.get_by_test_id("family")).to_contain_text("Invitation envoyée")
+
+    notice = panel.get_by_test_id("family-invitation-notice")
+    expect(notice).to_contain_text("Un membre vous a invité(e) à rejoindre sa couverture familiale")
+    notice.get_by_role("link", name="Voir l'invitation").click()
+    shown = felix.get_by_test_id("family-invitation")
+    expect(shown).to_contain_text("Nathalie Gagnon vous invite à rejoindre sa couverture familiale")
+    expect(shown.get_by_test_id("invitation-plan")).to_have_text("Régime familial Boréal")
+    screenshot(felix, "coverage-family-invitation-fr")
+    submit(felix, "Accepter")
+    expect(felix.get_by_test_id("services-unlocked")).to_have_text("Vos services sont débloqués.")
+    expect(felix.locator(".messages")).to_contain_text(
+        "Vous avez rejoint la couverture de Nathalie Gagnon"
+    )
     expect(felix.get_by_test_id("family")).to_contain_text("Nathalie Gagnon")
 
     primary.reload()
-    expect(primary.get_by_test_id("family")).to_contain_text("Compte associé")
+    expect(primary.get_by_test_id("family")).to_contain_text("Invitation acceptée")
     assert console_errors == []
