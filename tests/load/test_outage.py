@@ -28,7 +28,6 @@ from django.test import Client
 from tests.factories import PASSWORD, make_account
 from tests.load.faults import REDIS_SERVER, RedisServer, TcpRelay
 from tests.load.server import BIN, free_port, portal_env
-from vestibule.accounts.hashers import VestibuleArgon2Hasher
 
 TITLES = {"fr": "Service temporairement indisponible", "en": "Service temporarily unavailable"}
 EMAIL = "marie@example.org"
@@ -42,21 +41,6 @@ def assert_unavailable(status: int, headers, body: str, language: str) -> None:
     assert headers["Retry-After"] == "30"
     assert TITLES[language] in body
     assert f'<html lang="{language}">' in body
-
-
-@pytest.fixture
-def hashes(monkeypatch) -> list[str]:
-    """The password hashes computed (verify and encode) in this process."""
-    calls: list[str] = []
-    for name in ("verify", "encode"):
-        original = getattr(VestibuleArgon2Hasher, name)
-
-        def counted(self, *args, _original=original, _name=name, **kwargs):
-            calls.append(_name)
-            return _original(self, *args, **kwargs)
-
-        monkeypatch.setattr(VestibuleArgon2Hasher, name, counted)
-    return calls
 
 
 def _use_redis(settings, url: str) -> None:
