@@ -78,6 +78,7 @@ INSTALLED_APPS = [
     "csp",
     "vestibule.audit",
     "vestibule.throttle",
+    "vestibule.tokens",
     "vestibule.notifications",
     "vestibule.registry",
     "vestibule.accounts",

@@ -193,3 +193,18 @@ def test_the_service_never_replaces_a_pending_password_and_refuses_to_activate_i
     assert account_activate(account=account, password=VICTIM_NEW_PASSWORD)
     account.refresh_from_db()
     assert account.is_active and account.check_password(VICTIM_NEW_PASSWORD)
+
+
+def test_the_same_password_sent_again_is_the_same_person_and_marks_nothing(use_profile):
+    """A member who lost the e-mail and signs up again keeps the one-form sign-up; only
+    another password makes the account's activation ask for a new one."""
+    use_profile("community")
+    first = account_register(email=VICTIM, password=VICTIM_PASSWORD, language="fr")
+    again = account_register(email=VICTIM, password=VICTIM_PASSWORD, language="fr")
+    assert again.outcome == "pending" and again.account.pk == first.account.pk
+    first.account.refresh_from_db()
+    assert first.account.signed_up_again_at is None
+    account_register(email=VICTIM, password=ATTACKER_PASSWORD, language="fr")
+    first.account.refresh_from_db()
+    assert first.account.signed_up_again_at is not None
+    assert first.account.check_password(VICTIM_PASSWORD)  # never replaced

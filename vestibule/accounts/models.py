@@ -6,6 +6,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from vestibule.accounts.password_policy import password_check_for
+from vestibule.tokens.models import Token
 
 
 class AccountManager(BaseUserManager):
@@ -104,34 +105,27 @@ class Account(AbstractBaseUser, PermissionsMixin):
         return self.first_name or self.email
 
 
-class Confirmation(models.Model):
-    """An e-mailed link (activation, password reset): hashed key, purpose, expiry, single use.
+class ConfirmationManager(models.Manager):
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(purpose__in=Confirmation.PURPOSES)
+
+
+class Confirmation(Token):
+    """An account's e-mailed link (activation, password reset): a token of
+    `vestibule.tokens`, bound to the account.
 
     `payload` holds the JSON state of the flow that sent it, so the link resumes that flow,
     also in another browser.
     """
 
-    class Purpose(models.TextChoices):
-        ACTIVATION = "activation", _("activation")
-        RECOVERY = "recovery", _("password reset")
+    PURPOSES = (Token.Purpose.ACTIVATION, Token.Purpose.RECOVERY)
 
-    key_digest = models.CharField(max_length=64, unique=True)
-    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
-    account = models.ForeignKey(
-        Account, verbose_name=_("account"), on_delete=models.CASCADE, related_name="+"
-    )
-    payload = models.JSONField(default=dict)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    expires_at = models.DateTimeField(_("expires"))
-    used_at = models.DateTimeField(_("used"), null=True, blank=True)
+    objects = ConfirmationManager()
 
     class Meta:
+        proxy = True
         verbose_name = _("e-mailed link")
         verbose_name_plural = _("e-mailed links")
-        indexes = [models.Index(fields=["account", "purpose"])]
-
-    def __str__(self) -> str:
-        return f"{self.purpose} {self.account_id}"
 
 
 class SecurityAnswer(models.Model):

@@ -8,7 +8,7 @@ import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
+from django.contrib.auth.hashers import check_password, make_password
 from django.db import IntegrityError, transaction
 from django.dispatch import Signal
 from django.http import HttpRequest
@@ -18,7 +18,6 @@ from vestibule.accounts.lockout import account_unlock
 from vestibule.accounts.models import Account, Confirmation
 from vestibule.accounts.password_policy import password_check, password_check_for
 from vestibule.accounts.security_questions import security_answers_set
-from vestibule.accounts.tokens import key_digest, key_new
 from vestibule.audit.services import event_record
 from vestibule.config import Profile, get_profile
 from vestibule.notifications.after_response import after_response
@@ -26,6 +25,14 @@ from vestibule.notifications.services import message_enqueue
 from vestibule.registry.models import Member
 from vestibule.throttle import counters
 from vestibule.throttle.addresses import client_ip
+from vestibule.tokens.models import Token
+from vestibule.tokens.services import (
+    TokenInvalid,
+    token_find,
+    token_issue,
+    token_spend,
+    token_use,
+)
 
 # Sent inside the activation's transaction; e.g. coverage links the new account (seed 004).
 account_activated = Signal()
@@ -62,16 +69,9 @@ def link_send(
     lifetime: timedelta,
     payload: dict[str, Any] | None = None,
     context: dict[str, Any] | None = None,
-) -> Confirmation:
+) -> Token:
     """Create a single-use link for `account` and e-mail it. `path` is formatted with {key}."""
-    key, digest = key_new()
-    confirmation = Confirmation.objects.create(
-        key_digest=digest,
-        purpose=purpose,
-        account=account,
-        payload=payload or {},
-        expires_at=timezone.now() + lifetime,
-    )
+    key, token = token_issue(purpose=purpose, lifetime=lifetime, account=account, payload=payload)
     message_enqueue(
         template=template,
         to=account.email,
@@ -83,40 +83,38 @@ def link_send(
             **(context or {}),
         },
     )
-    return confirmation
+    return token
 
 
-def link_check(*, key: str, purpose: str) -> Confirmation:
-    """The link's confirmation if it is known, unused and unexpired; nothing is spent."""
-    confirmation = (
-        Confirmation.objects.select_related("account")
-        .filter(key_digest=key_digest(key), purpose=purpose)
-        .first()
-    )
-    if confirmation is None:
-        raise ConfirmationInvalid("unknown")
-    if confirmation.used_at is not None:
-        raise ConfirmationInvalid("used", confirmation.account)
-    if confirmation.expires_at <= timezone.now():
-        raise ConfirmationInvalid("expired", confirmation.account)
-    return confirmation
+def _link_invalid(invalid: TokenInvalid) -> ConfirmationInvalid:
+    return ConfirmationInvalid(invalid.reason, invalid.token.account if invalid.token else None)
 
 
-def link_spend(confirmation_id: int | None) -> bool:
-    """Mark a link used if it still is unused and unexpired: of two callers, one wins."""
-    return bool(
-        Confirmation.objects.filter(
-            pk=confirmation_id, used_at__isnull=True, expires_at__gt=timezone.now()
-        ).update(used_at=timezone.now())
-    )
+def link_check(*, key: str, purpose: str) -> Token:
+    """The link's token if it is known, unused and unexpired; nothing is spent."""
+    try:
+        return token_find(key=key, purpose=purpose)
+    except TokenInvalid as invalid:
+        raise _link_invalid(invalid) from None
 
 
-def link_consume(*, key: str, purpose: str) -> Confirmation:
-    """Use a link once: of two concurrent openings, exactly one succeeds."""
-    confirmation = link_check(key=key, purpose=purpose)
-    if not link_spend(confirmation.pk):
-        raise ConfirmationInvalid("used", confirmation.account)
-    return confirmation
+def link_spend(confirmation_id: int | None, *, account: Account | None = None) -> bool:
+    """Spend a link (of `account`, when given) in the caller's transaction; False when it
+    was used, expired or another account's: of two callers, one wins."""
+    try:
+        token_spend(token_id=confirmation_id, account=account)
+    except TokenInvalid:
+        return False
+    return True
+
+
+def link_consume(*, key: str, purpose: str) -> Token:
+    """Use a link once, in the caller's transaction: of two concurrent openings, exactly
+    one succeeds."""
+    try:
+        return token_use(key=key, purpose=purpose)
+    except TokenInvalid as invalid:
+        raise _link_invalid(invalid) from None
 
 
 def activation_lifetime(profile: Profile) -> timedelta:
@@ -136,32 +134,27 @@ def activation_send(*, account: Account, flow_path: str, payload: dict[str, Any]
     event_record("activation.sent", account=account)
 
 
-def _registry_member(*, email: str, code: str) -> Member:
-    member = (
-        Member.objects.filter(code=code, email__iexact=email, active=True)
-        .select_related("account")
-        .first()
-    )
-    if member is None:
-        raise RegistrationRefused
-    return member
-
-
 class PasswordRequired(Exception):
     """The pending account was signed up for more than once: it is activated only with a
     password chosen when its e-mailed link is opened (see account_register)."""
 
 
-def _signed_up_again(*, existing: Account, request: HttpRequest | None) -> Registration:
+def _signed_up_again(
+    *, existing: Account, same_password: bool, request: HttpRequest | None
+) -> Registration:
     """A sign-up that met an account of the same address or member; the page is the same."""
     if existing.status == Account.Status.PENDING:
-        # Never the new password: the first signer's stays, and neither is trusted from now
-        # on (see account_register). A statement of its own, so a concurrent activation
-        # without a password (account_activate) cannot slip between the check and the mark.
-        Account.objects.filter(
-            pk=existing.pk, status=Account.Status.PENDING, signed_up_again_at__isnull=True
-        ).update(signed_up_again_at=timezone.now())
-        event_record("sign_up.repeated", request=request, account=existing)
+        if not same_password:
+            # Never the new password: the first signer's stays, and neither is trusted from
+            # now on (see account_register). A statement of its own, so a concurrent
+            # activation without a password (account_activate) cannot slip between the
+            # check and the mark.
+            Account.objects.filter(
+                pk=existing.pk, status=Account.Status.PENDING, signed_up_again_at__isnull=True
+            ).update(signed_up_again_at=timezone.now())
+        event_record(
+            "sign_up.repeated", request=request, account=existing, same_password=same_password
+        )
         return Registration(existing, "pending")
     if get_profile().registration.mode == "registry":
         event_record(
@@ -193,11 +186,13 @@ def account_register(
     up second with someone's address would set the password that person then activates.
     Nor is the first password trusted once a second sign-up came, since the first may be
     the stranger's (account pre-hijacking: Sudhodanan & Paverd, USENIX Security 2022). So a
-    second sign-up marks the account `signed_up_again_at`, and its activation links, old
-    and new, then make whoever opens one choose the password (account_activate): only the
-    mailbox owner can open them. Safe in both orders: neither signer's password survives
-    unless the mailbox owner types it at activation. An account signed up for once keeps
-    the one-form sign-up of seeds 000 and 003: its link activates it with that password.
+    second sign-up with another password marks the account `signed_up_again_at`, and its
+    activation links, old and new, then make whoever opens one choose the password
+    (account_activate): only the mailbox owner can open them. Safe in both orders: neither
+    signer's password survives unless the mailbox owner types it at activation. The same
+    password sent again (a double click, a member who lost the e-mail) is the same person
+    and marks nothing. An account signed up for once keeps the one-form sign-up of seeds
+    000 and 003: its link activates it with that password.
 
     Raises ValidationError (the password policy) and RegistrationRefused. The caller
     throttles first: every path here hashes the password once, so a registered address
@@ -207,20 +202,28 @@ def account_register(
     email = email.strip().lower()
     # Before the hash: a password the policy refuses costs none.
     password_check(password, email=email, codes=[code])
-    password_hash = make_password(password)
     member = None
     if profile.registration.mode == "registry":
-        member = _registry_member(email=email, code=code)
+        member = Member.objects.filter(code=code, email__iexact=email, active=True).first()
+        existing = (
+            Account.objects.filter(member=member).first() if member else None
+        ) or Account.objects.by_email(email).first()
+    else:
+        existing = Account.objects.by_email(email).first()
+    # One hash on every path, so a registered address answers in the same time as a new
+    # one: a pending account's password is checked (the same person sending the form again
+    # is no stranger), any other sign-up's password is hashed.
+    pending = existing is not None and existing.status == Account.Status.PENDING
+    same_password = pending and check_password(password, existing.password)
+    password_hash = "" if pending else make_password(password)
+    if member is None and profile.registration.mode == "registry":
+        raise RegistrationRefused
+    if member is not None:
         password_check(
             password, email=email, codes=[code], names=[member.first_name, member.last_name]
         )
-        existing = (
-            Account.objects.filter(member=member).first() or Account.objects.by_email(email).first()
-        )
-    else:
-        existing = Account.objects.by_email(email).first()
     if existing is not None:
-        return _signed_up_again(existing=existing, request=request)
+        return _signed_up_again(existing=existing, same_password=same_password, request=request)
 
     account = Account(
         email=email,
@@ -244,7 +247,7 @@ def account_register(
         ) or Account.objects.by_email(email).first()
         if existing is None:
             raise RegistrationRefused from None
-        return _signed_up_again(existing=existing, request=request)
+        return _signed_up_again(existing=existing, same_password=False, request=request)
     event_record("sign_up.requested", request=request, account=account)
     return Registration(account, "created")
 

@@ -133,19 +133,21 @@ def flow_resume(request: HttpRequest, name: str, key: str) -> HttpResponse:
     if stage_class is None:
         raise Http404
     open_link = link_consume if stage_class.link_spent_on_open else link_check
-    try:
-        confirmation = open_link(key=key, purpose=stage_class.link_purpose)
-    except ConfirmationInvalid as invalid:
-        return render(
-            request,
-            "flows/link_invalid.html",
-            {"flow_name": name, "reason": invalid.reason},
-            status=410 if invalid.reason in {"used", "expired"} else 404,
-        )
-    run = FlowRun.from_payload(request, name, confirmation.payload)
-    run.data["link_id"] = confirmation.pk  # for the stage that spends it
-    run.save()
-    response = run.stage.resume(confirmation.payload)
+    # A link spent on opening is spent in the transaction of what opening it does.
+    with transaction.atomic():
+        try:
+            confirmation = open_link(key=key, purpose=stage_class.link_purpose)
+        except ConfirmationInvalid as invalid:
+            return render(
+                request,
+                "flows/link_invalid.html",
+                {"flow_name": name, "reason": invalid.reason},
+                status=410 if invalid.reason in {"used", "expired"} else 404,
+            )
+        run = FlowRun.from_payload(request, name, confirmation.payload)
+        run.data["link_id"] = confirmation.pk  # for the stage that spends it
+        run.save()
+        response = run.stage.resume(confirmation.payload)
     if response is not None:
         return response
     run.advance()

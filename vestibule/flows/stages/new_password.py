@@ -40,7 +40,7 @@ class NewPassword(Stage):
             with transaction.atomic():
                 # The link is spent here: of two browsers that opened it, the first to save
                 # wins.
-                if not link_spend(self.data.get("link_id")):
+                if not link_spend(self.data.get("link_id"), account=account):
                     form.add_error(
                         None,
                         _("This link has already been used or has expired. Ask for a new one."),
