@@ -7,7 +7,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.factories import make_account, make_member
-from tests.flows.walk import answer, last_link, stage_index, start
+from tests.flows.walk import answer, flow_state, last_link, stage_index, start
 from vestibule.accounts.models import Account, Confirmation
 from vestibule.audit.models import Event
 from vestibule.notifications.models import Message
@@ -221,7 +221,7 @@ def test_an_expired_link_offers_to_send_a_new_one(client, dentists):
 
 def test_a_resubmitted_form_creates_one_account_and_sends_one_email(client, dentists):
     start(client, "registration")
-    state = client.session["flow:registration"]
+    state = flow_state(client, "registration")
     fields = {
         "flow_id": state["id"],
         "stage_index": "0",
@@ -246,7 +246,7 @@ def test_unticking_i_am_a_dentist_explains_the_invitation_and_creates_nothing(cl
 
 def test_a_later_stage_cannot_be_reached_by_naming_it(client, dentists):
     start(client, "registration")
-    state = client.session["flow:registration"]
+    state = flow_state(client, "registration")
     client.post("/flow/registration/", {"flow_id": state["id"], "stage_index": "1"})
     assert stage_index(client, "registration") == 0
     assert not Message.objects.exists()

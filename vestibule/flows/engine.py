@@ -6,6 +6,7 @@ names the stage it answers (flow id and index, in hidden fields); an answer to a
 stage is ignored, so a stage can be neither skipped nor replayed.
 """
 
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from django.http import HttpRequest, HttpResponse
 from vestibule.config import Flow, get_profile
 
 STAGES: dict[str, type["Stage"]] = {}
+FLOW_ID = re.compile(r"[A-Za-z0-9_-]{16}")  # secrets.token_urlsafe(12)
 
 
 def stage(name: str) -> Callable[[type["Stage"]], type["Stage"]]:
@@ -99,18 +101,19 @@ class FlowRun:
         return get_profile().flows.get(name)
 
     @classmethod
-    def start(cls, request: HttpRequest, name: str) -> "FlowRun":
+    def start(cls, request: HttpRequest, name: str, flow_id: str = "") -> "FlowRun":
+        """A new run at the first stage, not saved: a visitor who only looks at the page
+        costs no session. It is saved when its first stage is answered; that answer names
+        the id its page showed (`flow_id`), which the run takes."""
         flow = cls.definition(name)
         assert flow is not None
         state = {
-            "id": secrets.token_urlsafe(12),
+            "id": flow_id if FLOW_ID.fullmatch(flow_id) else secrets.token_urlsafe(12),
             "index": 0,
             "expires": time.time() + flow.lifetime_minutes * 60,
             "data": {},
         }
-        run = cls(request, name, state)
-        run.save()
-        return run
+        return cls(request, name, state)
 
     @classmethod
     def load(cls, request: HttpRequest, name: str) -> "FlowRun | None":

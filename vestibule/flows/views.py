@@ -44,14 +44,16 @@ def _run(request: HttpRequest, name: str) -> FlowRun:
     except FlowExpired:
         messages.warning(request, _("This request has expired. Please start again."))
         run = None
-    return run or FlowRun.start(request, name)
+    # Nothing is stored before the first stage is answered (no session row per visitor).
+    answered_id = request.POST.get("flow_id", "") if request.method == "POST" else ""
+    return run or FlowRun.start(request, name, flow_id=answered_id)
 
 
 def flow_start(request: HttpRequest, name: str) -> HttpResponse:
     """A fresh start of flow `name`, forgetting any run in progress."""
     if FlowRun.definition(name) is None:
         raise Http404
-    FlowRun.start(request, name)
+    request.session.pop(FlowRun.session_key(name), None)
     return HttpResponseRedirect(_flow_url(name))
 
 

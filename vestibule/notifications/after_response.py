@@ -34,7 +34,9 @@ def _run(jobs: list[Callable[[], None]]) -> None:
         try:
             job()
         except Exception:  # the page is gone already: log it, and do the other jobs
-            log.exception("work after the response failed: %s", getattr(job, "__name__", job))
+            # Named, not shown: a job's arguments may hold what a visitor typed.
+            name = getattr(getattr(job, "func", job), "__qualname__", "a job")
+            log.exception("work after the response failed: %s", name)
 
 
 class AfterResponseMiddleware:

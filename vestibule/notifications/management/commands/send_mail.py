@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import DatabaseError, connections
 
 from vestibule.accounts.services import account_purge_unactivated
+from vestibule.accounts.sessions import sessions_purge_expired
 from vestibule.notifications.services import messages_send
 
 PURGE_EVERY = 3600  # seconds
@@ -13,7 +14,8 @@ PURGE_EVERY = 3600  # seconds
 class Command(BaseCommand):
     help = (
         "Send the e-mails waiting in the outbox, retrying with back-off; also purges "
-        "unactivated accounts once an hour. Runs until stopped, or once with --once."
+        "unactivated accounts and expired sessions once an hour. Runs until stopped, or once "
+        "with --once."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -29,6 +31,7 @@ class Command(BaseCommand):
                     self.stdout.write(f"sent {sent}, failed {failed}")
                 if last_purge is None or time.monotonic() - last_purge >= PURGE_EVERY:
                     purged = account_purge_unactivated()
+                    sessions_purge_expired()
                     last_purge = time.monotonic()
                     if purged:
                         self.stdout.write(f"purged {purged} unactivated account(s)")
