@@ -23,6 +23,7 @@ from vestibule.establishments.services import (
     invitation_send,
 )
 from vestibule.notifications.models import Message
+from vestibule.tokens.models import Token
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("extranet")]
 NEW_PASSWORD = "chambre-avec-vue"
@@ -78,7 +79,9 @@ def _replaced(place, owner) -> str:
 
 def _expired(place, owner) -> str:
     link = invite(place, owner)
-    Invitation.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    Token.objects.filter(invitation__isnull=False).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     return link
 
 
@@ -237,7 +240,7 @@ def test_the_invitation_lifetime_follows_the_profile_setting(settings, tmp_path)
     assert before + timedelta(days=2) <= expires <= timezone.now() + timedelta(days=2)
     assert "valide pendant 2 jours" in html.unescape(Message.objects.get().text())
     # Past that time the link no longer works.
-    Invitation.objects.update(expires_at=timezone.now())
+    Token.objects.filter(invitation__isnull=False).update(expires_at=timezone.now())
     client = Client()
     client.get(link)
     assert "Cette invitation a expiré." in page(client.get("/establishments/invitation/"))
@@ -283,7 +286,7 @@ def test_the_admin_search_finds_by_email_and_name(superuser_client, place, owner
 def test_an_invitation_in_the_admin_shows_no_digest_and_edits_nothing(superuser_client, invited):
     url = f"/admin/establishments/invitation/{invited.pk}/change/"
     text = page(superuser_client.get(url))
-    assert invited.key_digest not in text and 'name="key_digest"' not in text
+    assert invited.token.digest not in text and 'name="token"' not in text
     for field in ["email", "state", "expires_at", "rights", "establishment", "inviter"]:
         assert f'name="{field}"' not in text, field
     assert "lea@hotel.example" in text

@@ -5,6 +5,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from tests.concurrency import at_once
 from tests.establishments.helpers import ALL, hotel, member_of
 from tests.factories import PASSWORD, make_account
 from vestibule.accounts.models import Account
@@ -22,6 +23,7 @@ from vestibule.establishments.services import (
     rights_clean,
 )
 from vestibule.notifications.models import Message
+from vestibule.tokens.models import Token
 
 pytestmark = pytest.mark.usefixtures("extranet")
 
@@ -113,7 +115,7 @@ def test_revoked_expired_and_resent_invitations_refuse_the_old_link():
         invitation_accept(key=key, password="chambre-avec-vue")
 
     key = send(place, admin.account)
-    Invitation.objects.filter(state="pending").update(expires_at=timezone.now())
+    Token.objects.filter(invitation__state="pending").update(expires_at=timezone.now())
     with pytest.raises(InvitationInvalid, match="expired"):
         invitation_accept(key=key, password="chambre-avec-vue")
 
@@ -160,6 +162,29 @@ def test_ten_concurrent_acceptances_make_one_membership():
     assert Membership.objects.filter(account=invited).count() == 1
 
 
+@pytest.mark.django_db(transaction=True)
+def test_an_acceptance_and_a_revocation_at_once_end_in_one_of_them_without_deadlock():
+    place = hotel()
+    admin = member_of(place, "admin@hotel.example", ALL)
+    invited = make_account(email="new@hotel.example")
+    for _round in range(3):
+        key = send(place, admin.account)
+        invitation = Invitation.objects.get(state=Invitation.State.PENDING)
+        accepted, revoked = at_once(
+            lambda k=key: invitation_accept(key=k, account=invited),
+            lambda i=invitation: invitation_revoke(invitation=i, by=admin.account, request=None),
+        )
+        invitation.refresh_from_db()
+        if isinstance(accepted, Membership):
+            assert revoked is False and invitation.state == Invitation.State.ACCEPTED
+            Membership.objects.filter(account=invited).delete()
+        else:
+            assert isinstance(accepted, InvitationInvalid) and accepted.reason == "revoked"
+            assert revoked is True and invitation.state == Invitation.State.REVOKED
+        # The key is spent either way: it opens nothing any more.
+        assert Token.objects.get(pk=invitation.token_id).used_at is not None
+
+
 @pytest.mark.django_db
 def test_accepting_an_invitation_to_a_second_establishment_adds_it():
     first, second = hotel(), hotel("Hôtel de la Gare", "H002")
@@ -202,10 +227,12 @@ def test_grants_are_audited_and_an_expired_invitation_shows_as_expired():
     key = send(place, admin.account)
     invitation = Invitation.objects.get()
     assert invitation.current_state == Invitation.State.PENDING
-    Invitation.objects.update(expires_at=timezone.now())
+    Token.objects.filter(invitation__isnull=False).update(expires_at=timezone.now())
     invitation.refresh_from_db()
     assert invitation.current_state == Invitation.State.EXPIRED
-    Invitation.objects.update(expires_at=timezone.now() + timedelta(days=1))
+    Token.objects.filter(invitation__isnull=False).update(
+        expires_at=timezone.now() + timedelta(days=1)
+    )
     membership = invitation_accept(key=key, password="chambre-avec-vue")
     granted = Event.objects.get(kind="membership.granted", account=membership.account)
     assert granted.data["rights"] == membership.rights

@@ -1,5 +1,7 @@
 """Seed 001's « Ajouter et gérer des utilisateurs », page by page, and who may reach what."""
 
+from datetime import timedelta
+
 import pytest
 from django.test import Client
 
@@ -7,6 +9,8 @@ from tests.establishments.helpers import ALL, hotel, invitation_link, member_of
 from tests.factories import PASSWORD, make_account
 from vestibule.establishments.models import Invitation, Membership
 from vestibule.notifications.models import Message
+from vestibule.tokens.models import Token
+from vestibule.tokens.services import token_issue
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("extranet")]
 
@@ -351,8 +355,7 @@ def test_access_matrix(place, method, route, role, allowed):
         email="i@hotel.example",
         rights=["rates"],
         inviter=owner.account,
-        key_digest="x" * 64,
-        expires_at="2999-01-01T00:00:00Z",
+        token=token_issue(purpose=Token.Purpose.INVITATION, lifetime=timedelta(days=7))[1],
     )
     client = Client()
     if role == "plain_member":

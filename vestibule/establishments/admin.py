@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
@@ -43,12 +45,13 @@ class InvitationAdmin(admin.ModelAdmin):
         "establishment",
         "state_shown",
         "created_at",
-        "expires_at",
+        "expires_shown",
         "accepted_at",
     )
     list_filter = ("state",)
     search_fields = ("email", "establishment__name")
-    exclude = ("key_digest",)
+    exclude = ("token",)
+    list_select_related = ("establishment", "token")
     readonly_fields = (
         "establishment",
         "email",
@@ -58,11 +61,15 @@ class InvitationAdmin(admin.ModelAdmin):
         "for_existing_account",
         "inviter",
         "state",
-        "expires_at",
+        "expires_shown",
         "created_at",
         "accepted_at",
         "accepted_by",
     )
+
+    @admin.display(description=_("expires"), ordering="token__expires_at")
+    def expires_shown(self, invitation: Invitation) -> datetime:
+        return invitation.expires_at
 
     @admin.display(description=_("state"), ordering="state")
     def state_shown(self, invitation: Invitation) -> str:

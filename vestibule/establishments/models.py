@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -81,11 +83,13 @@ class Invitation(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    key_digest = models.CharField(max_length=64, unique=True)
+    # Its key, expiry and single use are kept by the tokens app.
+    token = models.OneToOneField(
+        "tokens.Token", on_delete=models.PROTECT, related_name="invitation"
+    )
     state = models.CharField(
         _("state"), max_length=10, choices=State.choices, default=State.PENDING
     )
-    expires_at = models.DateTimeField(_("expires"))
     created_at = models.DateTimeField(_("sent"), auto_now_add=True)
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
     accepted_by = models.ForeignKey(
@@ -104,6 +108,10 @@ class Invitation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} → {self.establishment}"
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.token.expires_at
 
     @property
     def expired(self) -> bool:

@@ -16,11 +16,18 @@ from django.utils import timezone
 
 from vestibule.accounts.models import Account
 from vestibule.accounts.password_policy import password_check
-from vestibule.accounts.tokens import key_digest, key_new
 from vestibule.audit.services import event_record
 from vestibule.config import Profile, get_profile
 from vestibule.establishments.models import Establishment, Invitation, Membership
 from vestibule.notifications.services import message_enqueue
+from vestibule.tokens.models import Token
+from vestibule.tokens.services import (
+    TokenInvalid,
+    token_find,
+    token_issue,
+    token_spend,
+    tokens_revoke,
+)
 
 
 class RightsError(Exception):
@@ -210,7 +217,10 @@ def invitation_send(
         establishment=establishment, email__iexact=email, state=Invitation.State.PENDING
     ).select_related("establishment"):
         invitation_revoke(invitation=earlier, by=inviter, request=request)
-    key, digest = key_new()
+    key, token = token_issue(
+        purpose=Token.Purpose.INVITATION,
+        lifetime=timedelta(days=get_profile().establishments.invitation_lifetime_days),
+    )
     invitation = Invitation.objects.create(
         establishment=establishment,
         email=email,
@@ -219,9 +229,7 @@ def invitation_send(
         rights=rights_clean(rights),
         for_existing_account=for_existing_account,
         inviter=inviter,
-        key_digest=digest,
-        expires_at=timezone.now()
-        + timedelta(days=get_profile().establishments.invitation_lifetime_days),
+        token=token,
     )
     _invitation_mail(invitation, key)
     event_record(
@@ -237,6 +245,9 @@ def invitation_send(
 
 @transaction.atomic
 def invitation_revoke(*, invitation: Invitation, by: Account, request: HttpRequest | None) -> bool:
+    # The key first, as invitation_accept does: the same lock order, so a revocation and an
+    # acceptance at once wait for each other instead of deadlocking.
+    tokens_revoke(Token.objects.filter(pk=invitation.token_id))
     revoked = Invitation.objects.filter(pk=invitation.pk, state=Invitation.State.PENDING).update(
         state=Invitation.State.REVOKED
     )
@@ -269,17 +280,21 @@ def invitation_resend(
 
 def invitation_find(key: str) -> Invitation:
     """The pending invitation behind `key`, or InvitationInvalid saying why not."""
+    try:
+        token, reason = token_find(key=key, purpose=Token.Purpose.INVITATION), ""
+    except TokenInvalid as invalid:
+        token, reason = invalid.token, invalid.reason
     invitation = (
-        Invitation.objects.select_related("establishment")
-        .filter(key_digest=key_digest(key))
-        .first()
+        Invitation.objects.select_related("establishment", "token").filter(token=token).first()
+        if token is not None
+        else None
     )
     if invitation is None:
         raise InvitationInvalid("unknown")
     if invitation.state != Invitation.State.PENDING:
         raise InvitationInvalid(invitation.state)
-    if invitation.expired:
-        raise InvitationInvalid("expired")
+    if reason:
+        raise InvitationInvalid("revoked" if reason == "used" else reason)
     return invitation
 
 
@@ -312,11 +327,18 @@ def invitation_accept(
         password_check(
             password, email=invitation.email, names=[invitation.first_name, invitation.last_name]
         )
-    claimed = Invitation.objects.filter(pk=invitation.pk, state=Invitation.State.PENDING).update(
+    try:
+        # Spent in this transaction: of concurrent acceptances (or a revocation) one wins.
+        token_spend(token_id=invitation.token_id)
+    except TokenInvalid as invalid:
+        if invalid.reason == "expired":
+            raise InvitationInvalid("expired") from None
+        state = Invitation.objects.filter(pk=invitation.pk).values_list("state", flat=True)
+        revoked = state.first() == Invitation.State.REVOKED
+        raise InvitationInvalid("revoked" if revoked else "accepted") from None
+    Invitation.objects.filter(pk=invitation.pk).update(
         state=Invitation.State.ACCEPTED, accepted_at=timezone.now()
     )
-    if not claimed:
-        raise InvitationInvalid("accepted")
     if existing is None:
         try:
             with transaction.atomic():

@@ -72,7 +72,9 @@ def users(request: HttpRequest, membership: Membership) -> HttpResponse:
         {
             "establishment": establishment,
             "memberships": establishment.memberships.select_related("account"),
-            "invitations": establishment.invitations.filter(state=Invitation.State.PENDING),
+            "invitations": establishment.invitations.filter(
+                state=Invitation.State.PENDING
+            ).select_related("token"),
         },
     )
 
