@@ -106,7 +106,14 @@ MIDDLEWARE = [
     "vestibule.accounts.middleware.SessionTimeoutMiddleware",
     "vestibule.web.middleware.LanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Last: its check runs before any view and before CSRF reads the form, in the visitor's
+    # language, and its page passes back through CSRF (the language switch keeps working).
+    "vestibule.web.middleware.RequestSizeMiddleware",
 ]
+# No form of the portal sends more than a few kilobytes or a few dozen fields: a larger
+# request answers 413 before it is parsed (RequestSizeMiddleware).
+DATA_UPLOAD_MAX_MEMORY_SIZE = 64 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 500  # the admin's bulk actions post one field per row shown
 
 ROOT_URLCONF = "vestibule.urls"
 WSGI_APPLICATION = "vestibule.wsgi.application"

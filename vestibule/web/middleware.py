@@ -2,7 +2,9 @@ import functools
 from collections.abc import Callable
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
@@ -51,6 +53,37 @@ class NoStoreMiddleware:
         response = self.get_response(request)
         response.headers.setdefault("Cache-Control", "no-store")
         return response
+
+
+class RequestSizeMiddleware:
+    """A body over DATA_UPLOAD_MAX_MEMORY_SIZE, or with too many fields, answers 413.
+
+    Django refuses such a body only when something parses it, with a 400 (or, for a field
+    under the limit, lets the form show an error after reading it all). Here the declared
+    length is checked before a byte is read (a file attached to any form included), and the
+    form is parsed under Django's limits before any view or CSRF check reads it.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0  # Django reads no body then
+        if length > settings.DATA_UPLOAD_MAX_MEMORY_SIZE:
+            return _too_large_page(request)
+        if request.method == "POST":
+            try:
+                request.POST  # noqa: B018  (parsed here, within the limits)
+            except (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent):
+                return _too_large_page(request)
+        return self.get_response(request)
+
+
+def _too_large_page(request: HttpRequest) -> HttpResponse:
+    return render(request, "web/too_large.html", status=413)
 
 
 class BlockedAddressMiddleware:
