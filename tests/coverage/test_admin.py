@@ -47,7 +47,7 @@ def test_the_list_and_the_record_page_show_e_mails_and_codes_but_no_digest(admin
     assert listing.status_code == 200 and "Gagnon" in listing.content.decode()
     page = admin_client.get(f"/admin/coverage/coveragerecord/{record.pk}/change/").content.decode()
     assert "felix@school.example" in page and "felix@example.org" in page
-    assert AccessCode.objects.get().code_digest not in page
+    assert AccessCode.objects.get().token.digest not in page
     assert link_url(record) in page
 
 

@@ -18,6 +18,7 @@ from vestibule.config import get_profile
 from vestibule.coverage import throttles
 from vestibule.coverage.models import AccessCode, CoverageRecord
 from vestibule.coverage.services import AccessCodeInvalid, coverage_claim, coverage_link_by_email
+from vestibule.tokens.models import Token
 
 PASSWORD = "une phrase de passe"
 
@@ -123,7 +124,7 @@ def test_every_other_code_of_the_record_is_void_once_linked(record, account):
     first = send_code(record)
     second = send_code(record)
     claim(account, second)
-    assert not AccessCode.objects.filter(used_at__isnull=True).exists()
+    assert not AccessCode.objects.filter(token__used_at__isnull=True).exists()
     assert refusal(make_account(email="x@example.org", region="qc"), first) == "used"
 
 
@@ -159,7 +160,9 @@ def test_the_same_account_entering_its_used_code_again_gets_its_coverage(record,
 @pytest.mark.django_db
 def test_an_expired_code_is_refused(record, account):
     code = send_code(record)
-    AccessCode.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
+    Token.objects.filter(access_code__isnull=False).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
     assert refusal(account, code) == "expired"
     record.refresh_from_db()
     assert record.account is None
@@ -290,4 +293,4 @@ def test_one_account_claiming_two_codes_at_once_gets_one_coverage():
     results = at_once(*(lambda c=c: claim(account, c) for c in codes))
     assert sum(isinstance(r, CoverageRecord) for r in results) == 1, results
     assert CoverageRecord.objects.filter(account=account).count() == 1
-    assert AccessCode.objects.filter(used_at__isnull=False).count() == 1
+    assert AccessCode.objects.filter(token__used_at__isnull=False).count() == 1

@@ -11,8 +11,9 @@ from django.utils import timezone
 from tests.coverage.helpers import last_code, make_record, send_code
 from tests.factories import make_account
 from vestibule.audit.models import Event
-from vestibule.coverage.models import AccessCode, CoverageRecord
+from vestibule.coverage.models import CoverageRecord
 from vestibule.notifications.models import Message
+from vestibule.tokens.models import Token
 
 pytestmark = pytest.mark.django_db
 ROUTES = [
@@ -179,7 +180,9 @@ def test_used_expired_and_family_codes_get_their_own_message(
             "/coverage/claim/", {"code": code}
         )
     if state == "expired":
-        AccessCode.objects.update(expires_at=timezone.now() - timedelta(minutes=1))
+        Token.objects.filter(access_code__isnull=False).update(
+            expires_at=timezone.now() - timedelta(minutes=1)
+        )
     response = browser(olivier, language).post("/coverage/claim/", {"code": code})
     assert message in page(response)
 

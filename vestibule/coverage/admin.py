@@ -5,9 +5,12 @@ change staff make here is linking or unlinking an account (seed 004: a family me
 registered before being invited), through the audited services.
 """
 
+from datetime import datetime
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import URLPattern, path, reverse
@@ -44,8 +47,20 @@ class InvitedEmailInline(ReadOnlyInline):
 
 class AccessCodeInline(ReadOnlyInline):
     model = AccessCode
-    # The digest is left out: it is of no use to anyone reading this page.
-    fields = ("sent_to", "created_at", "expires_at", "used_at")
+    # The token (its digest) is left out: it is of no use to anyone reading this page.
+    fields = ("sent_to", "created_at", "expires_shown", "used_shown")
+    readonly_fields = fields
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[AccessCode]:
+        return super().get_queryset(request).select_related("token")
+
+    @admin.display(description=gettext_lazy("expires"))
+    def expires_shown(self, access_code: AccessCode) -> datetime:
+        return access_code.expires_at
+
+    @admin.display(description=gettext_lazy("used"))
+    def used_shown(self, access_code: AccessCode) -> datetime | None:
+        return access_code.used_at
 
 
 class DependentInline(ReadOnlyInline):

@@ -1,3 +1,5 @@
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -86,7 +88,8 @@ class InvitedEmail(models.Model):
 
 
 class AccessCode(models.Model):
-    """A « code d'accès » e-mailed to one invited address: keyed hash only, single use."""
+    """A « code d'accès » e-mailed to one invited address; its keyed digest, expiry and
+    single use are kept by its token (`vestibule.tokens`)."""
 
     record = models.ForeignKey(
         CoverageRecord,
@@ -94,11 +97,11 @@ class AccessCode(models.Model):
         on_delete=models.CASCADE,
         related_name="access_codes",
     )
-    code_digest = models.CharField(max_length=64, unique=True)
+    token = models.OneToOneField(
+        "tokens.Token", on_delete=models.PROTECT, related_name="access_code"
+    )
     sent_to = models.EmailField(_("sent to"), max_length=254)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
-    expires_at = models.DateTimeField(_("expires"))
-    used_at = models.DateTimeField(_("used"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -107,6 +110,14 @@ class AccessCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sent_to} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.token.expires_at
+
+    @property
+    def used_at(self) -> datetime | None:
+        return self.token.used_at
 
 
 class FamilyInvitation(models.Model):

@@ -22,19 +22,21 @@ from vestibule.accounts.models import Account
 from vestibule.audit.services import event_record
 from vestibule.config import Profile, get_profile
 from vestibule.coverage import throttles
-from vestibule.coverage.codes import (
-    code_digest,
-    code_digests,
-    code_display,
-    code_is_well_formed,
-    code_new,
-    code_normalise,
-)
+from vestibule.coverage.codes import code_display, code_is_well_formed, code_normalise
 from vestibule.coverage.models import AccessCode, CoverageRecord, InvitedEmail
 from vestibule.coverage.selectors import coverage_of, region_label
 from vestibule.csv_import import CsvFile, value_too_long
 from vestibule.notifications.services import message_enqueue
 from vestibule.throttle.addresses import client_ip
+from vestibule.tokens.models import Token
+from vestibule.tokens.services import (
+    TokenInvalid,
+    TokenUnknown,
+    token_find,
+    token_issue,
+    token_spend,
+    tokens_revoke,
+)
 
 
 class AccessCodeInvalid(Exception):
@@ -62,7 +64,6 @@ class CoverageRefused(Exception):
 
 # Wrong codes, as Kratos counts them; the others are right codes in a state that refuses them.
 WRONG_CODE_REASONS = {"unknown", "used", "expired"}
-DRAWS = 5
 
 
 def _ip(request: HttpRequest | None) -> str:
@@ -100,21 +101,8 @@ def access_code_send(
     """
     profile = get_profile()
     lifetime = access_code_lifetime(profile)
-    for attempt in range(DRAWS):
-        code = code_new()
-        try:
-            with transaction.atomic():
-                access_code = AccessCode.objects.create(
-                    record=record,
-                    code_digest=code_digest(code),
-                    sent_to=email,
-                    expires_at=timezone.now() + lifetime,
-                )
-            break
-        except IntegrityError:
-            # Among a million codes on file, two equal draws are likely (birthday odds).
-            if attempt == DRAWS - 1:
-                raise
+    code, token = token_issue(purpose=Token.Purpose.ACCESS_CODE, lifetime=lifetime)
+    access_code = AccessCode.objects.create(record=record, token=token, sent_to=email)
     message_enqueue(
         template=template,
         to=email,
@@ -152,7 +140,7 @@ def _link(
         return False
     record.account, record.linked_at = account, now
     # The record's other codes are pointless now; none may link a second account.
-    AccessCode.objects.filter(record=record, used_at__isnull=True).update(used_at=now)
+    tokens_revoke(Token.objects.filter(access_code__record=record), now=now)
     event_record(
         "coverage.linked", request=request, account=account, record=record.pk, how=how, **data
     )
@@ -188,10 +176,16 @@ def _invited_at(record: CoverageRecord) -> datetime:
 def _claim(*, account: Account, code: str, request: HttpRequest | None) -> CoverageRecord:
     if not code_is_well_formed(code):
         raise AccessCodeInvalid("unknown")
+    try:
+        token, spent = token_find(key=code, purpose=Token.Purpose.ACCESS_CODE), ""
+    except TokenUnknown:
+        raise AccessCodeInvalid("unknown") from None
+    except TokenInvalid as invalid:  # used or expired: said after the checks below
+        token, spent = invalid.token, invalid.reason
     access_code = (
         AccessCode.objects.select_related("record")
         # A code of another region is no code here: regions never see each other's records.
-        .filter(code_digest__in=code_digests(code), record__region=account.region)
+        .filter(token=token, record__region=account.region)
         .first()
     )
     if access_code is None:
@@ -201,19 +195,16 @@ def _claim(*, account: Account, code: str, request: HttpRequest | None) -> Cover
         return record  # a double click, or the code used again by its own account
     if coverage_of(account) is not None:
         raise AccessCodeInvalid("account_linked")
-    if access_code.used_at is not None:
-        raise AccessCodeInvalid("used")
-    if access_code.expires_at <= timezone.now():
-        raise AccessCodeInvalid("expired")
+    if spent:
+        raise AccessCodeInvalid(spent)
     if record.account_id is not None:
         raise AccessCodeInvalid("record_linked")
     if not record.is_primary and account.created_at < _invited_at(record):
         raise AccessCodeInvalid("family_existing_account")
-    used = AccessCode.objects.filter(pk=access_code.pk, used_at__isnull=True).update(
-        used_at=timezone.now()
-    )
-    if not used:
-        raise AccessCodeInvalid("used")  # a concurrent claim of the same code won
+    try:
+        token_spend(token_id=token.pk)
+    except TokenInvalid as invalid:  # a concurrent claim of the same code won
+        raise AccessCodeInvalid(invalid.reason) from None
     if not _link(record=record, account=account, how="code", request=request):
         # Raising rolls the code's use back with the rest of this transaction.
         raise AccessCodeInvalid(
