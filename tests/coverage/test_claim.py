@@ -1,11 +1,12 @@
 """Claiming coverage: by the activated account's e-mail, or with an access code (seed 004)."""
 
 import threading
+from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from tests.coverage.helpers import make_record, send_code
@@ -18,6 +19,7 @@ from vestibule.config import get_profile
 from vestibule.coverage import throttles
 from vestibule.coverage.models import AccessCode, CoverageRecord
 from vestibule.coverage.services import AccessCodeInvalid, coverage_claim, coverage_link_by_email
+from vestibule.throttle import counters
 from vestibule.tokens.models import Token
 
 PASSWORD = "une phrase de passe"
@@ -294,3 +296,85 @@ def test_one_account_claiming_two_codes_at_once_gets_one_coverage():
     assert sum(isinstance(r, CoverageRecord) for r in results) == 1, results
     assert CoverageRecord.objects.filter(account=account).count() == 1
     assert AccessCode.objects.filter(token__used_at__isnull=False).count() == 1
+
+
+# --- Parallel wrong codes: each try is counted before its code is compared ---------------
+
+ADDRESS = "203.0.113.50"
+WRONG = "ABCD-EFGH"  # well formed, never issued
+
+
+def claim_from(account: Account, code: str, flow: str) -> str:
+    """One try from ADDRESS: "linked", or the reason it was refused."""
+    request = RequestFactory().post("/coverage/claim/", REMOTE_ADDR=ADDRESS)
+    try:
+        coverage_claim(account=account, code=code, flow=flow, request=request)
+    except AccessCodeInvalid as refused:
+        return refused.reason
+    return "linked"
+
+
+def burst(account: Account, code: str, flow: str, size: int = 15) -> Counter:
+    """`size` tries of `code` released together in one claim, as an attacker sends them."""
+    return Counter(at_once(*(lambda: claim_from(account, code, flow) for _ in range(size))))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_wrong_codes_never_get_more_compared_than_the_limits():
+    """15 tries at once, 6 rounds: at most 5 compared a claim, 20 an account, then none.
+
+    A compared wrong code answers "unknown"; a try refused before any comparison answers
+    "flow_ended" or "throttled". Before the tries were reserved, a burst of 15 had 7 or
+    more compared against the limit of 5.
+    """
+    record = make_record()
+    code = send_code(record)
+    account = make_account(email="guesser@example.org", region="qc")
+    per_claim = get_profile().coverage.max_code_attempts
+    per_account = throttles.WRONG_CODES_PER_ACCOUNT.limit
+    compared = 0
+    for round_ in range(6):
+        flow = f"burst-{round_}"
+        answers = burst(account, WRONG, flow)
+        assert set(answers) <= {"unknown", "flow_ended", "throttled"}, answers
+        assert answers["unknown"] == min(per_claim, per_account - compared), answers
+        compared += answers["unknown"]
+        # Sent after the limit, the right code is refused like the others, uncompared.
+        limit = "flow_ended" if answers["unknown"] == per_claim else "throttled"
+        assert burst(account, code, flow, size=3) == Counter({limit: 3})
+    assert compared == per_account
+    refused = Event.objects.filter(kind="coverage.claim_refused", account=account)
+    assert refused.filter(data__reason="unknown").count() == per_account
+    record.refresh_from_db()
+    assert record.account is None
+    assert AccessCode.objects.get().used_at is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_wrong_codes_from_one_address_stop_at_its_limit():
+    """Eight accounts behind one address, each sending 15 wrong codes at once: 30 compared."""
+    per_address = throttles.WRONG_CODES_PER_ADDRESS.limit
+    compared = 0
+    for n in range(8):
+        account = make_account(email=f"guesser{n}@example.org", region="qc")
+        answers = burst(account, WRONG, f"claim-{n}")
+        assert answers["unknown"] <= get_profile().coverage.max_code_attempts
+        compared += answers["unknown"]
+    assert compared == per_address
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_right_code_in_a_burst_within_the_limit_links_and_is_not_counted():
+    record = make_record()
+    code = send_code(record)
+    account = make_account(email="owner@example.org", region="qc")
+    answers = Counter(
+        at_once(
+            lambda: claim_from(account, code, "mixed"),
+            *(lambda: claim_from(account, WRONG, "mixed") for _ in range(3)),
+        )
+    )
+    assert answers == Counter({"linked": 1, "unknown": 3})
+    # The right code's reservation was given back: only the three wrong ones count.
+    assert counters.count("coverage_wrong_account", str(account.pk)) == 3
+    assert counters.count("coverage_wrong_address", ADDRESS) == 3

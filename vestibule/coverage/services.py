@@ -219,24 +219,30 @@ def coverage_claim(
     """« Code d'accès »: a valid code of the account's region links the account to its record.
 
     `flow` names this series of tries: after the profile's number of wrong codes it ends
-    (AccessCodeInvalid("flow_ended")) until a new code starts another. Not atomic as a
-    whole: a refusal's audit event and counts must outlive the refused transaction.
+    (AccessCodeInvalid("flow_ended")) until a new code starts another. Each try is counted
+    on the claim, the account and the client address before the code is looked at, so
+    parallel tries never get more codes compared than the limits allow; a try that was no
+    wrong code is given back. Not atomic as a whole: a refusal's audit event and counts
+    must outlive the refused transaction.
     """
     profile = get_profile()
-    ip = _ip(request)
+    code_try = throttles.CodeTry(account_id=account.pk, flow=flow, ip=_ip(request))
     try:
-        if throttles.flow_tries_left(account_id=account.pk, flow=flow, profile=profile) == 0:
-            raise AccessCodeInvalid("flow_ended")
-        if throttles.wrong_codes_exceeded(account_id=account.pk, ip=ip):
-            raise AccessCodeInvalid("throttled")
-        record = _claim(account=account, code=code_normalise(code), request=request)
+        refusal = throttles.code_try_reserve(code_try, profile=profile)
+        if refusal:
+            raise AccessCodeInvalid(refusal)
+        try:
+            record = _claim(account=account, code=code_normalise(code), request=request)
+        except AccessCodeInvalid as invalid:
+            if invalid.reason not in WRONG_CODE_REASONS:
+                throttles.code_try_give_back(code_try, profile=profile)
+            raise
     except AccessCodeInvalid as invalid:
-        if invalid.reason in WRONG_CODE_REASONS:
-            throttles.wrong_code_count(account_id=account.pk, flow=flow, ip=ip, profile=profile)
         event_record(
             "coverage.claim_refused", request=request, account=account, reason=invalid.reason
         )
         raise
+    throttles.code_try_give_back(code_try, profile=profile)
     throttles.flow_forget(account_id=account.pk, flow=flow)
     return record
 

@@ -2,8 +2,11 @@
 
 A claim "flow" is one series of tries (Ory Kratos ends a flow after a few wrong codes): the
 page keeps its id in the session, and a new code starts a new one. The per-account and
-per-address counts bound what starting new flows (or new sessions) could add.
+per-address counts bound what starting new flows (or new sessions) could add. A try is
+reserved on all three before its code is compared (code_try_reserve).
 """
+
+import dataclasses
 
 from vestibule.config import Profile
 from vestibule.throttle import counters
@@ -27,18 +30,56 @@ def flow_tries_left(*, account_id: int, flow: str, profile: Profile) -> int:
     return max(0, profile.coverage.max_code_attempts - used)
 
 
-def wrong_codes_exceeded(*, account_id: int, ip: str) -> bool:
-    return counters.exceeded(
-        "coverage_wrong_account", str(account_id), WRONG_CODES_PER_ACCOUNT
-    ) or bool(ip and counters.exceeded("coverage_wrong_address", ip, WRONG_CODES_PER_ADDRESS))
+@dataclasses.dataclass(frozen=True)
+class CodeTry:
+    """One code typed in claim `flow` by an account from a client address ("" if none)."""
+
+    account_id: int
+    flow: str
+    ip: str
 
 
-def wrong_code_count(*, account_id: int, flow: str, ip: str, profile: Profile) -> None:
-    rate = counters.Rate(profile.coverage.max_code_attempts, FLOW_MEMORY)
-    counters.hit("coverage_flow", _flow_subject(account_id, flow), rate)
-    counters.hit("coverage_wrong_account", str(account_id), WRONG_CODES_PER_ACCOUNT)
-    if ip:
-        counters.hit("coverage_wrong_address", ip, WRONG_CODES_PER_ADDRESS)
+def _code_try_counts(
+    code_try: CodeTry, profile: Profile
+) -> list[tuple[str, str, counters.Rate, str]]:
+    """(scope, subject, rate, refusal) of every count a try is reserved on, in that order."""
+    counts = [
+        (
+            "coverage_flow",
+            _flow_subject(code_try.account_id, code_try.flow),
+            counters.Rate(profile.coverage.max_code_attempts, FLOW_MEMORY),
+            "flow_ended",
+        ),
+        ("coverage_wrong_account", str(code_try.account_id), WRONG_CODES_PER_ACCOUNT, "throttled"),
+    ]
+    if code_try.ip:
+        counts.append(("coverage_wrong_address", code_try.ip, WRONG_CODES_PER_ADDRESS, "throttled"))
+    return counts
+
+
+def code_try_reserve(code_try: CodeTry, *, profile: Profile) -> str:
+    """Count the try on the claim, the account and the address before its code is looked at.
+
+    Returns "" when it may be looked at, else the refusal ("flow_ended", "throttled"), with
+    nothing kept: a refused try compared no code. Counted first and checked after, in one
+    atomic increment each, so that parallel tries cannot all pass a check made before any
+    of them is counted (each gets its own count, and only those within the limit go on).
+    """
+    reserved: list[tuple[str, str]] = []
+    for scope, subject, rate, refusal in _code_try_counts(code_try, profile):
+        reserved.append((scope, subject))
+        if counters.hit(scope, subject, rate) > rate.limit:
+            for held_scope, held_subject in reserved:
+                counters.give_back(held_scope, held_subject)
+            return refusal
+    return ""
+
+
+def code_try_give_back(code_try: CodeTry, *, profile: Profile) -> None:
+    """A reserved try whose code was no wrong code (it linked, or was right but refused for
+    another reason) counts against nothing."""
+    for scope, subject, _rate, _refusal in _code_try_counts(code_try, profile):
+        counters.give_back(scope, subject)
 
 
 def flow_forget(*, account_id: int, flow: str) -> None:
