@@ -4,14 +4,12 @@ They are not an authenticator (NIST SP 800-63B, OWASP ASVS 6.4.2): a flow uses t
 addition to the e-mailed link, never instead of it.
 """
 
-import hmac
-import secrets
 import unicodedata
 
-from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.db import transaction
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 
 from vestibule.accounts.models import Account, SecurityAnswer
 from vestibule.audit.services import event_record
@@ -40,22 +38,32 @@ def security_answers_set(
     event_record("security_questions.changed", request=request, account=account)
 
 
+_DRAW_SALT = "vestibule.accounts.security_questions.draw"
+
+
 def questions_draw(
-    *, account: Account | None, profile: Profile, count: int, typed: str = ""
+    *, account: Account | None, profile: Profile, count: int, typed: str = "", position: int = 0
 ) -> list[str]:
-    """`count` question keys: at random among the account's, or, for no account, drawn
-    deterministically from the profile's list so a repeated look shows the same ones."""
+    """`count` question keys: the account's, or for no account the profile's, ranked by a
+    keyed hash of the identifier typed, the stage's `position` in its flow and the key.
+
+    The same draw for one identifier every time, known or not: random draws for known
+    identifiers and a fixed one for unknown ones told them apart to anyone who started the
+    flow twice; and a restart cannot shop for an easier question. Keyed with SECRET_KEY
+    (salted_hmac, a salt of its own), so nobody can work out an identifier's draw ahead.
+    """
     defined = (
         list(SecurityAnswer.objects.filter(account=account).values_list("question", flat=True))
         if account is not None
         else []
     )
-    if len(defined) >= count:
-        return secrets.SystemRandom().sample(defined, count)
-    keys = [question.key for question in profile.security_questions]
-    seed = hmac.new(settings.SECRET_KEY.encode(), typed.lower().encode(), "sha256").digest()
-    ordered = sorted(keys, key=lambda key: hmac.new(seed, key.encode(), "sha256").digest())
-    return ordered[:count]
+    keys = defined if len(defined) >= count else [q.key for q in profile.security_questions]
+    subject = f"{typed.strip().lower()}\x00{position}"
+
+    def rank(key: str) -> bytes:
+        return salted_hmac(_DRAW_SALT, f"{subject}\x00{key}").digest()
+
+    return sorted(keys, key=rank)[:count]
 
 
 def security_answers_check(*, account: Account | None, answers: dict[str, str]) -> bool:

@@ -34,6 +34,8 @@ class SecurityQuestions(Stage):
             profile=get_profile(),
             count=int(self.arg or 2),
             typed=self.data.get("typed", ""),
+            # Seed 002 asks twice; each ask has its own draw, stable like the other.
+            position=self.run.index,
         )
         self.run.save()
 
