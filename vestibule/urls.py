@@ -13,6 +13,11 @@ urlpatterns = [
         "admin/login/",
         RedirectView.as_view(url=reverse_lazy("accounts:login"), query_string=True),
     ),
+    # Staff change their password where members do: the policy, the notice and the audit.
+    path(
+        "admin/password_change/",
+        RedirectView.as_view(url=reverse_lazy("accounts:password_change")),
+    ),
     path("admin/", admin.site.urls),
 ]
 

@@ -214,3 +214,13 @@ def test_the_admin_offers_no_way_to_set_an_account_password():
     change = admin.get(f"/admin/accounts/account/{member.pk}/change/").content.decode()
     assert f"/admin/accounts/account/{member.pk}/password" not in change
     assert not has_password_field(change)
+
+
+def test_the_admin_shows_no_password_hash_and_sends_staff_to_the_member_password_page(
+    admin_client, admin_user
+):
+    page = admin_client.get(f"/admin/accounts/account/{admin_user.pk}/change/")
+    assert page.status_code == 200
+    assert "argon2" not in page.content.decode()
+    response = admin_client.get("/admin/password_change/")
+    assert response.status_code == 302 and response["Location"] == "/account/password/"

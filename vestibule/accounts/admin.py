@@ -100,7 +100,6 @@ class AccountAdmin(PrivilegesGuarded):
         "code",
         "kind",
         "status",
-        "password",
         "member",
         "created_at",
         "activated_at",
@@ -111,8 +110,7 @@ class AccountAdmin(PrivilegesGuarded):
         (_("Name and language"), {"fields": ("first_name", "last_name", "language")}),
         (_("Times"), {"fields": ("created_at", "activated_at", "locked_at")}),
         (_("Staff"), {"fields": ("is_staff", "is_superuser", "groups", "user_permissions")}),
-        (_("Password hash"), {"fields": ("password",)}),
-    )
+    )  # No password hash: material for an offline guess, of no use to support.
 
     actions = ["unlock"]
 
