@@ -1,14 +1,13 @@
 """Claiming coverage: by the activated account's e-mail, or with an access code (seed 004)."""
 
-import threading
 from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
+from tests.concurrency import at_once
 from tests.coverage.helpers import make_record, send_code
 from tests.factories import make_account
 from tests.flows.walk import answer, last_link, start
@@ -247,28 +246,6 @@ def test_a_family_member_registered_after_the_invitation_claims_it_with_the_code
 
 
 # --- Concurrency -------------------------------------------------------------------------
-
-
-def at_once(*actions):
-    """Run the actions in threads released together; return their results or exceptions."""
-    barrier = threading.Barrier(len(actions))
-    results: list = [None] * len(actions)
-
-    def run(index, action):
-        barrier.wait()
-        try:
-            results[index] = action()
-        except Exception as error:
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

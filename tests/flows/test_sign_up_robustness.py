@@ -1,14 +1,13 @@
 """Sign-up under double clicks, races, a dead SMTP server and the passing of time."""
 
-import threading
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from tests.concurrency import at_once
 from tests.factories import make_member
 from tests.flows.walk import answer, flow_state, start
 from vestibule.accounts.models import Account
@@ -18,26 +17,6 @@ from vestibule.notifications.models import Message
 from vestibule.notifications.services import background_sends_wait, messages_send
 
 FIELDS = {"password": "nouveau-passe-9", "password_confirm": "nouveau-passe-9"}
-
-
-def at_once(*actions):
-    """Run the actions in threads released together; return their results."""
-    barrier = threading.Barrier(len(actions))
-    results = [None] * len(actions)
-
-    def run(index, action):
-        barrier.wait()
-        try:
-            results[index] = action()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
 
 
 @pytest.mark.django_db(transaction=True)

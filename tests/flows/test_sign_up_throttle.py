@@ -1,12 +1,10 @@
 """Issue 12, item 3: sign-ups are throttled before the password is hashed, and the e-mails the
 sign-up path sends share the per-recipient allowance of every flow e-mail."""
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client
 
+from tests.concurrency import at_once
 from tests.factories import make_account
 from tests.flows.walk import answer, start
 from vestibule.accounts.models import Account
@@ -41,26 +39,6 @@ def refused(response, message: str = REFUSED_FR) -> bool:
     return response.status_code == 200 and message in response.content.decode().replace(
         "&#x27;", "'"
     )
-
-
-def at_once(actions):
-    """Run the actions in threads released together; return their results."""
-    barrier = threading.Barrier(len(actions))
-    results = [None] * len(actions)
-
-    def run(index, action):
-        barrier.wait()
-        try:
-            results[index] = action()
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, a)) for i, a in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
-    return results
 
 
 @pytest.mark.django_db
@@ -113,7 +91,7 @@ def test_a_burst_from_one_address_hashes_no_more_than_the_limit(hashes):
         start(browser, "registration")
         browsers.append((browser, f"burst{n}@example.org"))
     responses = at_once(
-        [
+        *[
             lambda b=b, e=e: answer(
                 b, "registration", email=e, password=PASSWORD, password_confirm=PASSWORD
             )
@@ -135,7 +113,7 @@ def test_a_burst_with_one_pending_address_sends_no_more_than_the_allowance(hashe
         start(browser, "registration")
         browsers.append(browser)
     at_once(
-        [
+        *[
             lambda b=b: answer(
                 b,
                 "registration",

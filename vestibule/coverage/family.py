@@ -17,7 +17,7 @@ from vestibule.audit.services import event_record
 from vestibule.coverage import throttles
 from vestibule.coverage.models import CoverageRecord, FamilyInvitation, InvitedEmail
 from vestibule.coverage.selectors import coverage_of
-from vestibule.coverage.services import CoverageRefused, _link
+from vestibule.coverage.services import CoverageRefused, _link_moving_region
 from vestibule.notifications.services import message_enqueue
 
 
@@ -137,17 +137,12 @@ def family_invitation_accept(
         raise CoverageRefused("answered")
     if coverage_of(account) is not None:
         raise CoverageRefused("account_linked")
-    region_before = account.region
-    if account.region != record.region:
-        Account.objects.filter(pk=account.pk).update(region=record.region)
-        account.region = record.region
-    if not _link(
+    if not _link_moving_region(
         record=record,
         account=account,
         how="family_invitation",
         request=request,
         invitation=invitation.pk,
-        region_before=region_before,
     ):
         raise CoverageRefused("account_linked")  # linked elsewhere at this very moment
     now = timezone.now()

@@ -124,6 +124,19 @@ def access_code_send(
     return access_code
 
 
+def _link_moving_region(
+    *, record: CoverageRecord, account: Account, how: str, request: HttpRequest | None, **data: Any
+) -> bool:
+    """_link, the account first moving to the record's region: an account belongs to its
+    coverage's region (seed 004). The event records where it came from."""
+    region_before = account.region
+    if account.region != record.region:
+        Account.objects.filter(pk=account.pk).update(region=record.region)
+        account.region = record.region
+    data["region_before"] = region_before
+    return _link(record=record, account=account, how=how, request=request, **data)
+
+
 def _link(
     *, record: CoverageRecord, account: Account, how: str, request: HttpRequest | None, **data: Any
 ) -> bool:
@@ -302,17 +315,8 @@ def coverage_link_by_staff(
         raise CoverageRefused("record_linked")
     if coverage_of(account) is not None:
         raise CoverageRefused("account_linked")
-    region_before = account.region
-    if account.region != record.region:
-        Account.objects.filter(pk=account.pk).update(region=record.region)
-        account.region = record.region
-    if not _link(
-        record=record,
-        account=account,
-        how="staff",
-        request=request,
-        by=staff.email,
-        region_before=region_before,
+    if not _link_moving_region(
+        record=record, account=account, how="staff", request=request, by=staff.email
     ):
         raise CoverageRefused("record_linked")
     message_enqueue(
