@@ -84,6 +84,9 @@ INSTALLED_APPS = [
     "vestibule.accounts",
     "vestibule.establishments",
     "vestibule.coverage",
+    # Before oauth2_provider: its templates (consent, errors) are replaced by ours.
+    "vestibule.oidc",
+    "oauth2_provider",
     "vestibule.flows",
     "vestibule.web",
 ]
@@ -274,6 +277,57 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 VESTIBULE_BASE_URL = env("VESTIBULE_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000")
 if PRODUCTION and not VESTIBULE_BASE_URL:
     raise ImproperlyConfigured("VESTIBULE_BASE_URL must be set when VESTIBULE_ENV=production.")
+
+# OpenID Connect provider (django-oauth-toolkit) under /o/. Lifetimes in seconds.
+OIDC_KEY_DIR = Path(env("VESTIBULE_OIDC_KEY_DIR", str(VAR_DIR / "oidc-keys"))).resolve()
+_oidc_key, _oidc_published = __import__("vestibule.oidc.keys", fromlist=["keys_load"]).keys_load(
+    OIDC_KEY_DIR
+)
+# Named for migrations that refer to django-oauth-toolkit's (swappable) client model.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    # The issuer is the configured base URL; without one (development, tests), the
+    # address the request came to, which ALLOWED_HOSTS restricts.
+    "OIDC_ISS_ENDPOINT": f"{env('VESTIBULE_BASE_URL')}/o" if env("VESTIBULE_BASE_URL") else "",
+    "OIDC_RSA_PRIVATE_KEY": _oidc_key,
+    # Published beside the signing key: the next one, and the retired ones (keys.py).
+    "OIDC_RSA_PRIVATE_KEYS_INACTIVE": _oidc_published,
+    "OAUTH2_VALIDATOR_CLASS": "vestibule.oidc.validators.VestibuleValidator",
+    "SCOPES": {
+        "openid": "Your identity at the organisation (a stable identifier)",
+        "profile": "Your name and language",
+        "email": "Your e-mail address",
+        "membership": "Your member kind, licence, region, establishments and coverage",
+    },
+    "DEFAULT_SCOPES": ["openid"],
+    # Authorization code only (no implicit or hybrid flow), S256 only, exact redirect URIs.
+    "OIDC_RESPONSE_TYPES_SUPPORTED": ["code"],
+    "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
+    "ACCESS_TOKEN_EXPIRE_SECONDS": int(env("VESTIBULE_OIDC_ACCESS_TOKEN_SECONDS", "600")),
+    "ID_TOKEN_EXPIRE_SECONDS": int(env("VESTIBULE_OIDC_ID_TOKEN_SECONDS", "600")),
+    "REFRESH_TOKEN_EXPIRE_SECONDS": int(
+        env("VESTIBULE_OIDC_REFRESH_TOKEN_SECONDS", str(30 * 24 * 3600))
+    ),
+    "ROTATE_REFRESH_TOKEN": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "REQUEST_APPROVAL_PROMPT": "auto",
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OIDC_RP_INITIATED_LOGOUT_STRICT_REDIRECT_URIS": True,
+    "OIDC_RP_INITIATED_LOGOUT_DELETE_TOKENS": True,
+    # RFC 9700 (OAuth 2.0 Security Best Current Practice), every gate enforced.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+}
 
 # E-mailed keys travel in URL paths: every line logged goes through the redacting filter
 # (vestibule.web.log_redaction; `vestibule serve` gives gunicorn the same).

@@ -8,6 +8,7 @@ urlpatterns = [
     path("flow/", include("vestibule.flows.urls")),
     path("establishments/", include("vestibule.establishments.urls")),
     path("coverage/", include("vestibule.coverage.urls")),
+    path("o/", include("vestibule.oidc.urls")),
     # Staff sign in on the members' sign-in page: one place for lockout, blocking and audit.
     path(
         "admin/login/",
