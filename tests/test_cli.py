@@ -68,6 +68,7 @@ def test_demo_sets_up_a_profile_and_says_what_to_try(tmp_path, profile):
     result = run("demo", "--no-serve", VESTIBULE_PROFILE=profile, VESTIBULE_VAR_DIR=str(tmp_path))
     assert result.returncode == 0, result.stderr
     assert "/dev/mail/" in result.stdout and "Sign in as:" in result.stdout
+    assert "Members' section (signs in through Vestibule" in result.stdout
     assert (tmp_path / f"vestibule-{profile}.sqlite3").exists()
     again = run("demo", "--no-serve", VESTIBULE_PROFILE=profile, VESTIBULE_VAR_DIR=str(tmp_path))
     assert again.returncode == 0, again.stderr  # a second run finds everything in place
@@ -110,3 +111,57 @@ def test_demo_mail_links_lead_to_the_port_it_serves(tmp_path):
         first = found.group(1)
         mail = browser.open(f"{base}{first}", timeout=10).read().decode()
     assert f"http://127.0.0.1:{port}/flow/recovery/resume/" in mail
+
+
+def test_demo_starts_the_example_section_and_a_member_signs_in_there(tmp_path):
+    """`make demo` registers examples/members_section/, serves it on the next port, and the
+    demo account signs in there through Vestibule; a second run still does (new secret)."""
+    import re
+    import time
+
+    import requests
+
+    from tests.load.server import BIN, free_port, running
+    from vestibule.web.management.commands.demo import DEMO_PASSWORD
+
+    port = free_port()
+    section = f"http://127.0.0.1:{port + 1}"
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.pop("VESTIBULE_BASE_URL", None)
+    env.update(VESTIBULE_PROFILE="default", VESTIBULE_VAR_DIR=str(tmp_path))
+    command = [BIN / "vestibule", "demo", "--port", str(port)]
+    for _ in range(2):
+        with running(command, env, port) as base:
+            browser = requests.Session()
+            for _ in range(100):
+                try:
+                    home = browser.get(f"{section}/", timeout=5)
+                    break
+                except requests.ConnectionError:
+                    time.sleep(0.2)
+            assert "Se connecter" in home.text
+            sign_in = browser.get(f"{section}/login/", timeout=10)
+            assert (
+                sign_in.history[0]
+                .headers["Location"]
+                .startswith(
+                    f"{base}/o/authorize/?response_type=code&client_id=demo-members-section"
+                )
+            )
+            assert sign_in.url.startswith(f"{base}/login/?next=/o/authorize/")
+            token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', sign_in.text)[1]
+            signed_in = browser.post(
+                sign_in.url,
+                data={
+                    "identifier": "marie.tremblay@example.org",
+                    "password": DEMO_PASSWORD,
+                    "csrfmiddlewaretoken": token,
+                },
+                headers={"Referer": sign_in.url},
+                timeout=10,
+            )
+            assert signed_in.url == f"{section}/"
+            assert "Marie Tremblay" in signed_in.text and "123456" in signed_in.text
+        # The demo stopped its section with it.
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{section}/", timeout=5)

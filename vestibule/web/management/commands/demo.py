@@ -1,23 +1,34 @@
 import csv
 import os
+import secrets
+import signal
+import subprocess
+import sys
 from argparse import ArgumentParser
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from oauth2_provider.models import Application
 
 from vestibule.accounts.models import Account
 from vestibule.accounts.security_questions import security_answers_set
 from vestibule.config import PROFILES_DIR, get_profile
 from vestibule.coverage.services import coverage_import, coverage_link_by_email
 from vestibule.establishments.models import Establishment, Membership
+from vestibule.oidc.models import Section
 from vestibule.registry.models import Member
 from vestibule.registry.services import member_import
 
 DEMO_PASSWORD = "demo-vestibule-2026"
 DEMO_ANSWER = "demo"
+# The example members' section (examples/members_section/), registered under a fixed client id.
+SECTION_CLIENT_ID = "demo-members-section"
+SECTION_NAME = "Espace membres (exemple)"
+SECTION_APP = Path(__file__).resolve().parents[4] / "examples" / "members_section" / "app.py"
 
 
 class Command(BaseCommand):
@@ -40,12 +51,67 @@ class Command(BaseCommand):
         accounts = self._accounts(profile.name)
         self._establishments(profile.name)
         self._coverage(profile, accounts)
-        self._banner(profile, accounts, port)
+        section_port = int(port) + 1
+        section_secret = self._section(section_port)
+        self._banner(profile, accounts, port, section_port)
         if not no_serve:
             if "VESTIBULE_BASE_URL" not in os.environ:
                 # Links in e-mails lead to the port this demo serves, not to the default one.
                 settings.VESTIBULE_BASE_URL = f"http://127.0.0.1:{port}"
-            call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+            section = self._section_start(section_port, section_secret)
+            # A stopped demo (Ctrl-C, or SIGTERM from a test) stops its section too.
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            try:
+                call_command("runserver", f"127.0.0.1:{port}", use_reloader=False)
+            finally:
+                if section is not None:
+                    section.terminate()
+                    section.wait(10)
+
+    @transaction.atomic
+    def _section(self, port: int) -> str:
+        """Register the example section, or bring it up to date (its port may have changed);
+        a new secret each run, handed to the example's process: none is kept on disk."""
+        base = f"http://127.0.0.1:{port}"
+        secret = secrets.token_urlsafe(32)
+        application = Application.objects.filter(client_id=SECTION_CLIENT_ID).first()
+        if application is None:
+            application = Application(client_id=SECTION_CLIENT_ID)
+        application.name = SECTION_NAME
+        application.client_type = Application.CLIENT_CONFIDENTIAL
+        application.authorization_grant_type = Application.GRANT_AUTHORIZATION_CODE
+        application.redirect_uris = f"{base}/callback"
+        application.post_logout_redirect_uris = f"{base}/"
+        application.algorithm = Application.RS256_ALGORITHM
+        application.skip_authorization = True  # first party: no consent screen
+        application.client_secret = secret  # hashed when saved
+        application.save()
+        Section.objects.update_or_create(
+            application=application,
+            defaults={
+                "description_fr": "Exemple de section réservée aux membres (make demo).",
+                "description_en": "Example of a members-only section (make demo).",
+                "home_url": f"{base}/",
+                "backchannel_logout_uri": f"{base}/backchannel-logout",
+                "first_party": True,
+            },
+        )
+        return secret
+
+    def _section_start(self, port: int, secret: str) -> subprocess.Popen | None:
+        if not SECTION_APP.exists():
+            self.stderr.write(f"No example section at {SECTION_APP}: not started.")
+            return None
+        issuer = f"{settings.VESTIBULE_BASE_URL.rstrip('/')}/o"
+        env = dict(
+            os.environ,
+            ISSUER=issuer,
+            CLIENT_ID=SECTION_CLIENT_ID,
+            CLIENT_SECRET=secret,
+            PORT=str(port),
+            NAME=SECTION_NAME,
+        )
+        return subprocess.Popen([sys.executable, str(SECTION_APP)], env=env)  # noqa: S603 (our file)
 
     @transaction.atomic
     def _accounts(self, profile_name: str) -> list[Account]:
@@ -118,7 +184,7 @@ class Command(BaseCommand):
                 account.save(update_fields=["region"])
             coverage_link_by_email(account=account)
 
-    def _banner(self, profile, accounts: list[Account], port: str) -> None:
+    def _banner(self, profile, accounts: list[Account], port: str, section_port: int) -> None:
         url = f"http://127.0.0.1:{port}"
         free = Member.objects.filter(account__isnull=True, active=True)[:3]
         lines = [
@@ -126,6 +192,8 @@ class Command(BaseCommand):
             f"Vestibule demo — profile '{profile.name}' ({profile.organisation.name})",
             f"  Portal:        {url}/",
             f"  E-mails sent:  {url}/dev/mail/  (and printed on this console)",
+            f"  Members' section (signs in through Vestibule, OpenID Connect):"
+            f" http://127.0.0.1:{section_port}/",
         ]
         for account in accounts:
             lines.append(f"  Sign in as:    {account.identifier}  /  {DEMO_PASSWORD}")
