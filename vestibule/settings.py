@@ -99,6 +99,8 @@ MIDDLEWARE = [
     # Headers of every page, the early refusals below included.
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
+    # form-action widened to the section a sign-in or consent page leads on to (oidc/csp.py).
+    "vestibule.oidc.csp.SectionFormActionMiddleware",
     "vestibule.web.middleware.NoStoreMiddleware",
     # Before sessions and CSRF: a blocked address's flood of sign-ins stays cheap.
     "vestibule.web.middleware.BlockedAddressMiddleware",
