@@ -10,6 +10,8 @@ from django.views.i18n import set_language
 from vestibule.accounts.redirects import safe_next
 from vestibule.config import get_profile
 from vestibule.notifications import dev_mail
+from vestibule.oidc.claims import section_admits
+from vestibule.oidc.services import sections_list
 from vestibule.web.context_processors import CONSENT_COOKIE
 from vestibule.web.outage import is_outage, unavailable_page
 
@@ -24,7 +26,13 @@ def landing(request: HttpRequest) -> HttpResponse:
 def portal_home(request: HttpRequest) -> HttpResponse:
     account = request.user
     kind = get_profile().kind(account.kind)
-    return render(request, "web/portal_home.html", {"account": account, "kind": kind})
+    # Only the doors this member may open: the same rule the authorization endpoint applies.
+    sections = [s for s in sections_list() if s.home_url and section_admits(s, account)]
+    return render(
+        request,
+        "web/portal_home.html",
+        {"account": account, "kind": kind, "member_sections": sections},
+    )
 
 
 def help_page(request: HttpRequest) -> HttpResponse:
