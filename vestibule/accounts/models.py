@@ -3,6 +3,7 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from vestibule.accounts.password_policy import password_check_for
@@ -68,6 +69,9 @@ class Account(AbstractBaseUser, PermissionsMixin):
     # Set when a second sign-up met this pending account: whoever signed up first may not
     # own the address, so its password is chosen again when the e-mailed link is opened.
     signed_up_again_at = models.DateTimeField(_("signed up again"), null=True, blank=True)
+    # Raised by "sign out everywhere" (accounts/sessions.py): part of the session auth hash,
+    # so every session opened before it ends, in the database and in the cache alike.
+    sessions_generation = models.PositiveIntegerField(_("sessions generation"), default=0)
 
     objects = AccountManager()
 
@@ -100,6 +104,19 @@ class Account(AbstractBaseUser, PermissionsMixin):
 
     def get_full_name(self) -> str:
         return self.full_name or self.email
+
+    def _get_session_auth_hash(self, secret: str | None = None) -> str:
+        # Django ties a session to the password hash; "sign out everywhere" also ends them
+        # by raising the generation. Generation 0 keeps Django's own hash, so the sessions
+        # open when this field arrived stay open.
+        if not self.sessions_generation:
+            return super()._get_session_auth_hash(secret=secret)
+        return salted_hmac(
+            "vestibule.accounts.Account.session_auth_hash",
+            f"{self.password}:{self.sessions_generation}",
+            secret=secret,
+            algorithm="sha256",
+        ).hexdigest()
 
     def get_short_name(self) -> str:
         return self.first_name or self.email

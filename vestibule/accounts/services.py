@@ -18,6 +18,7 @@ from vestibule.accounts.lockout import account_unlock
 from vestibule.accounts.models import Account, Confirmation
 from vestibule.accounts.password_policy import password_check, password_check_for
 from vestibule.accounts.security_questions import security_answers_set
+from vestibule.accounts.sessions import sessions_ended
 from vestibule.audit.services import event_record
 from vestibule.config import Profile, get_profile
 from vestibule.notifications.after_response import after_response
@@ -338,6 +339,8 @@ def account_set_password(
         language=account.language,
         context={"account": account},
     )
+    # The other sessions end with the old hash; the sections are told too (back-channel).
+    sessions_ended.send(sender=Account, account=account, request=request, reason="password")
 
 
 def account_purge_unactivated(*, now: datetime | None = None, batch: int = 500) -> int:

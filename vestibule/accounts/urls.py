@@ -7,6 +7,7 @@ app_name = "accounts"
 urlpatterns = [
     path("login/", views.sign_in, name="login"),
     path("logout/", views.sign_out, name="logout"),
+    path("logout/everywhere/", views.sign_out_everywhere, name="logout_everywhere"),
     path("login/forgotten-identifier/", views.forgotten_identifier, name="forgotten_identifier"),
     path("account/", views.account, name="account"),
     path("account/password/", views.password_change, name="password_change"),

@@ -19,7 +19,7 @@ from vestibule.accounts.lockout import password_verify, sign_in_attempt
 from vestibule.accounts.redirects import safe_next
 from vestibule.accounts.security_questions import security_answers_set
 from vestibule.accounts.services import account_set_password, identifier_remind
-from vestibule.accounts.sessions import account_sign_in
+from vestibule.accounts.sessions import account_sign_in, sessions_end_everywhere
 from vestibule.audit.services import event_record
 from vestibule.config import get_profile
 
@@ -53,6 +53,16 @@ def sign_out(request: HttpRequest) -> HttpResponse:
         event_record("sign_out", request=request, account=request.user)
     logout(request)  # flushes the session on the server
     messages.info(request, _("You are signed out."))
+    return HttpResponseRedirect("/")
+
+
+@require_POST
+@login_required
+def sign_out_everywhere(request: HttpRequest) -> HttpResponse:
+    """Every session of the account ends (other browsers, this one) and every section is told."""
+    sessions_end_everywhere(account=request.user, actor=request.user, request=request)
+    logout(request)
+    messages.info(request, _("You are signed out everywhere."))
     return HttpResponseRedirect("/")
 
 

@@ -5,6 +5,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.settings import oauth2_settings
@@ -59,3 +60,44 @@ class Subject(models.Model):
 
     def __str__(self) -> str:
         return str(self.sub)
+
+
+class LogoutDelivery(models.Model):
+    """A back-channel logout token to POST to a section (OpenID Connect Back-Channel
+    Logout 1.0), queued like the e-mail outbox so a section that is down still hears of the
+    sign-out later (vestibule/oidc/logout.py). The token is signed when it is sent."""
+
+    class State(models.TextChoices):
+        READY = "ready", _("ready")
+        SENDING = "sending", _("sending")
+        SENT = "sent", _("sent")
+        FAILED = "failed", _("failed")
+
+    section = models.ForeignKey(Section, on_delete=models.CASCADE, related_name="logout_deliveries")
+    account = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    # Copied when queued: the token still names the member if the account is deleted, and
+    # the issuer is the one the member's request came to (send-mail has no request).
+    sub = models.CharField(_("subject identifier"), max_length=64)
+    issuer = models.CharField(_("issuer"), max_length=300)
+    jti = models.CharField(_("token identifier"), max_length=64, unique=True)
+    reason = models.CharField(_("reason"), max_length=32)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.READY, db_index=True
+    )
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
+    claimed_at = models.DateTimeField(_("claimed"), null=True, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("back-channel logout")
+        verbose_name_plural = _("back-channel logouts")
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.section}: {self.sub}"

@@ -7,13 +7,15 @@ from django.db import DatabaseError, connections
 from vestibule.accounts.services import account_purge_unactivated
 from vestibule.accounts.sessions import sessions_purge_expired
 from vestibule.notifications.services import messages_send
+from vestibule.oidc.logout import deliveries_send
 
 PURGE_EVERY = 3600  # seconds
 
 
 class Command(BaseCommand):
     help = (
-        "Send the e-mails waiting in the outbox, retrying with back-off; also purges "
+        "Send the e-mails waiting in the outbox and the sections' back-channel logouts, "
+        "retrying with back-off; also purges "
         "unactivated accounts and expired sessions once an hour. Runs until stopped, or once "
         "with --once."
     )
@@ -29,6 +31,10 @@ class Command(BaseCommand):
                 sent, failed = messages_send()
                 if sent or failed:
                     self.stdout.write(f"sent {sent}, failed {failed}")
+                # The sections' back-channel logouts wait in their own queue, retried alike.
+                sent, failed = deliveries_send()
+                if sent or failed:
+                    self.stdout.write(f"logout tokens sent {sent}, failed {failed}")
                 if last_purge is None or time.monotonic() - last_purge >= PURGE_EVERY:
                     purged = account_purge_unactivated()
                     sessions_purge_expired()
