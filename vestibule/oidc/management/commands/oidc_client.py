@@ -4,7 +4,7 @@ import json
 from argparse import ArgumentParser
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from vestibule.oidc.models import Section
 from vestibule.oidc.services import (
@@ -68,6 +68,8 @@ class Command(BaseCommand):
         rotate.add_argument("client_id")
         rotate.add_argument("--json", action="store_true", dest="as_json")
 
+    # In English, like every command's output; the console shows the same errors in French.
+    @no_translations
     def handle(self, *args: Any, action: str, **options: Any) -> None:
         try:
             getattr(self, "_" + action.replace("-", "_"))(**options)
