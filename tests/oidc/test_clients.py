@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from io import StringIO
@@ -200,24 +201,47 @@ def _admin_form(**fields) -> dict:
     }
 
 
+def secret_on(page) -> str:
+    html = page.content.decode()
+    return re.search(r'data-testid="client-secret">([^<]+)<', html)[1]
+
+
 def test_an_operator_adds_a_section_from_the_admin_and_sees_its_secret_once(client, admin_user):
     client.force_login(admin_user)
     page = client.get("/admin/oidc/section/add/")
     assert page.status_code == 200 and "redirect_uris" in page.content.decode()
     response = client.post("/admin/oidc/section/add/", _admin_form(allowed_kinds=["member"]))
-    assert response.status_code == 302, response.content.decode()[:2000]
+    assert response.status_code == 200, response.content.decode()[:2000]
+    assert "no-store" in response["Cache-Control"]
     section = Section.objects.select_related("application").get()
     assert section.application.name == "Espace formation"
     assert section.allowed_kinds == ["member"]
-    shown = client.get(response["Location"]).content.decode()
+    assert section.application.client_id in response.content.decode()
     added = Event.objects.get(kind="oidc.client_added")
     assert added.data["by"] == admin_user.email
-    assert section.application.client_id in shown
-    # The secret is in the page once, and its hash only in the database.
-    secret = shown.split("secret ", 1)[1].split(" ", 1)[0]
+    # The secret is on this page, and only its hash in the database, messages or session.
+    secret = secret_on(response)
     assert check_password(secret, section.application.client_secret)
-    again = client.get(response["Location"]).content.decode()
-    assert secret not in again
+    later = client.get(f"/admin/oidc/section/{section.pk}/change/").content.decode()
+    assert secret not in later and secret not in str(client.session.items())
+
+
+def test_an_operator_gives_a_section_a_new_secret_from_the_admin(client, admin_user, live_server):
+    make_account()
+    client.force_login(admin_user)
+    added = json.loads(command("add", "--name", "Espace", "--redirect-uri", CALLBACK, "--json"))
+    section = Section.objects.get()
+    page = client.post(
+        "/admin/oidc/section/",
+        {"action": "rotate_secret", "_selected_action": [section.pk]},
+    )
+    assert page.status_code == 200
+    new = secret_on(page)
+    with pytest.raises(OAuthError):
+        sign_in_through(live_server, added["client_id"], added["client_secret"])
+    sign_in_through(live_server, added["client_id"], new)
+    rotated = Event.objects.get(kind="oidc.client_secret_rotated")
+    assert rotated.data["by"] == admin_user.email
 
 
 def test_the_admin_refuses_an_unknown_kind_and_plain_http(client, admin_user):

@@ -7,7 +7,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from oauth2_provider.admin import ApplicationAdmin
@@ -18,6 +19,7 @@ from vestibule.config import get_profile
 from vestibule.oidc.models import Section
 from vestibule.oidc.services import (
     SectionError,
+    oidc_issuer,
     section_add,
     section_change,
     section_remove,
@@ -155,8 +157,7 @@ class SectionAdmin(admin.ModelAdmin):
             )
             # The admin's own redirect and log entry need the saved row.
             obj.pk, obj.application = application.section.pk, application
-            if secret:
-                self._secret_show(request, application, secret)
+            request._section_secret = secret  # shown once by response_add
             return
         application = obj.application
         application.name = data["name"]
@@ -172,7 +173,10 @@ class SectionAdmin(admin.ModelAdmin):
             self.delete_model(request, section)
 
     @admin.action(description=_("Give the selected sections a new secret (shown once)"))
-    def rotate_secret(self, request: HttpRequest, queryset: QuerySet[Section]) -> None:
+    def rotate_secret(
+        self, request: HttpRequest, queryset: QuerySet[Section]
+    ) -> HttpResponse | None:
+        shown = []
         for section in queryset.select_related("application"):
             application = section.application
             try:
@@ -182,17 +186,32 @@ class SectionAdmin(admin.ModelAdmin):
             except SectionError as error:
                 self.message_user(request, f"{application.name}: {error}", messages.WARNING)
                 continue
-            self._secret_show(request, application, secret)
-
-    def _secret_show(self, request: HttpRequest, application: Application, secret: str) -> None:
-        self.message_user(
-            request,
-            gettext(
-                "%(name)s: client ID %(client_id)s, secret %(secret)s — copy it now, "
-                "it is shown this once (only its hash is kept)."
+            shown.append(
+                {"name": application.name, "client_id": application.client_id, "secret": secret}
             )
-            % {"name": application.name, "client_id": application.client_id, "secret": secret},
-            messages.WARNING,
+        return self._secrets_page(request, shown) if shown else None
+
+    def _secrets_page(self, request: HttpRequest, shown: list[dict[str, str]]) -> HttpResponse:
+        """The new secrets, on a page of their own: never in a message, a cookie or a session."""
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Client secret"),
+            "issuer": oidc_issuer(),
+            "secrets": shown,
+        }
+        response = render(request, "admin/oidc/section/secret.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def response_add(self, request: HttpRequest, obj: Section, *args: Any) -> HttpResponse:
+        secret = getattr(request, "_section_secret", "")
+        if not secret:
+            return super().response_add(request, obj, *args)
+        application = obj.application
+        return self._secrets_page(
+            request,
+            [{"name": application.name, "client_id": application.client_id, "secret": secret}],
         )
 
 

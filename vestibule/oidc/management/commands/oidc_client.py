@@ -4,6 +4,7 @@ import json
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from vestibule.oidc.models import Section
@@ -33,7 +34,7 @@ def _connection(section: Section, secret: str = "") -> dict[str, Any]:
         "allowed_kinds": section.allowed_kinds,
         "required_right": section.required_right,
         "first_party": section.first_party,
-        "scopes": ["openid", "profile", "email", "membership"],
+        "scopes": list(settings.OAUTH2_PROVIDER["SCOPES"]),
     }
     if secret:
         answer["client_secret"] = secret
