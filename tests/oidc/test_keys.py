@@ -8,8 +8,12 @@ import base64
 import datetime as dt
 import hashlib
 import json
+import os
 import secrets
+import subprocess
+import sys
 from io import StringIO
+from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -23,6 +27,8 @@ from tests.oidc.relying_party import REDIRECT_URI, query_of, section_register
 from vestibule.oidc.keys import keys_ensure, keys_load, keys_rotate
 
 pytestmark = pytest.mark.django_db
+
+VESTIBULE = str(Path(sys.executable).with_name("vestibule"))
 
 
 @pytest.fixture
@@ -173,3 +179,24 @@ def test_show_names_the_keys_by_the_kid_the_jwks_publishes(client, restart):
     output = oidc_key("show")
     listed = shown(output, "active") + shown(output, "next") + shown(output, "retired")
     assert listed == kids(client)
+
+
+def test_the_command_line_rotates_and_reminds_to_restart_the_nodes(tmp_path):
+    folder = tmp_path / "keys"
+    environment = {**os.environ, "VESTIBULE_OIDC_KEY_DIR": str(folder)}
+    environment["VESTIBULE_VAR_DIR"] = str(tmp_path)
+    environment.pop("DATABASE_URL", None)
+
+    def run(action: str) -> str:
+        done = subprocess.run(
+            [VESTIBULE, "oidc-key", action], capture_output=True, text=True, env=environment
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    before = run("show")
+    rotated = run("rotate")
+    assert "Restart or reload every Vestibule node" in rotated
+    assert shown(rotated, "active") == shown(before, "next")
+    assert shown(rotated, "retired") == shown(before, "active")
+    assert oct((folder / "active.pem").stat().st_mode & 0o777) == "0o600"
