@@ -9,7 +9,8 @@ from urllib.parse import parse_qs, urljoin, urlparse
 import requests
 from authlib.common.security import generate_token
 from authlib.integrations.requests_client import OAuth2Session
-from authlib.jose import JsonWebKey, jwt
+from joserfc import jwt
+from joserfc.jwk import KeySet
 from oauth2_provider.models import Application
 
 from vestibule.oidc.models import Section
@@ -116,19 +117,75 @@ class RelyingParty:
             code_verifier=self.verifier,
         )
 
-    def id_claims(self, token: dict) -> dict:
-        keys = JsonWebKey.import_key_set(requests.get(self.metadata["jwks_uri"]).json())
-        claims = jwt.decode(
-            token["id_token"],
-            keys,
-            claims_options={
-                "iss": {"essential": True, "value": self.metadata["issuer"]},
-                "aud": {"essential": True, "value": self.client_id},
-                "nonce": {"essential": True, "value": self.nonce},
-            },
+    def id_claims(self, token: dict, **expected: object) -> dict:
+        """The id_token's claims, its RS256 signature checked against the published JWKS,
+        and iss, aud, nonce (and exp, iat) validated, as a relying party must."""
+        keys = KeySet.import_key_set(requests.get(self.metadata["jwks_uri"]).json())
+        decoded = jwt.decode(token["id_token"], keys, algorithms=["RS256"])
+        jwt.JWTClaimsRegistry(
+            iss={"essential": True, "value": self.metadata["issuer"]},
+            aud={"essential": True, "value": self.client_id},
+            nonce={"essential": True, "value": self.nonce},
+            sub={"essential": True},
+            exp={"essential": True},
+            iat={"essential": True},
+            auth_time={"essential": True},
+            **{name: {"essential": True, "value": value} for name, value in expected.items()},
+        ).validate(decoded.claims)
+        return dict(decoded.claims)
+
+    def sign_in_through(
+        self, browser: "Browser", identifier: str, password: str, **extra: str
+    ) -> str:
+        """The whole front channel: authorize, Vestibule's sign-in page if needed, back to
+        the section; returns the callback URL (checked to carry our state back)."""
+        url = self.authorization_url(**extra)
+        first = browser.session.get(url, allow_redirects=False)
+        assert first.is_redirect, first.text[:500]
+        location = urljoin(first.url, first.headers["Location"])
+        if urlparse(location).path == "/login/":
+            next_path = query_of(location)["next"]
+            assert browser.sign_in(identifier, password, next_path=next_path).status_code == 302
+            response = browser.follow_to_callback(urljoin(self.base, next_path))
+        else:
+            response = (
+                first
+                if not location.startswith(self.base)
+                else browser.follow_to_callback(location)
+            )
+        callback = self.callback_of(response)
+        assert query_of(callback).get("state") == self.state
+        return callback
+
+    def refresh(self, refresh_token: str) -> requests.Response:
+        return requests.post(
+            self.metadata["token_endpoint"],
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            auth=(self.client_id, self.client_secret) if self.client_secret else None,
         )
-        claims.validate()
-        return dict(claims)
+
+    def introspect(self, token: str, auth: tuple[str, str] | None = None) -> requests.Response:
+        return requests.post(
+            self.metadata["introspection_endpoint"],
+            data={"token": token},
+            auth=auth if auth is not None else (self.client_id, self.client_secret),
+        )
+
+    def revoke(self, token: str, hint: str = "") -> requests.Response:
+        data = {"token": token, **({"token_type_hint": hint} if hint else {})}
+        if not self.client_secret:
+            data["client_id"] = self.client_id
+        return requests.post(
+            self.metadata["revocation_endpoint"],
+            data=data,
+            auth=(self.client_id, self.client_secret) if self.client_secret else None,
+        )
+
+    def userinfo_with(self, access_token: str) -> requests.Response:
+        return requests.get(
+            self.metadata["userinfo_endpoint"],
+            headers={"Authorization": f"Bearer {access_token}"},
+        )
 
     def userinfo(self) -> dict:
         return self.oauth.get(self.metadata["userinfo_endpoint"]).json()
