@@ -312,6 +312,14 @@ OAUTH2_PROVIDER = {
         env("VESTIBULE_OIDC_REFRESH_TOKEN_SECONDS", str(30 * 24 * 3600))
     ),
     "ROTATE_REFRESH_TOKEN": True,
+    # A replayed (already rotated) refresh token revokes its family at once: no grace window.
+    "REFRESH_TOKEN_GRACE_PERIOD_SECONDS": 0,
+    # Public sections (PKCE, no secret) authenticate with their client_id alone: "none".
+    "OIDC_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED": [
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    ],
     "REFRESH_TOKEN_REUSE_PROTECTION": True,
     "REQUEST_APPROVAL_PROMPT": "auto",
     "ALLOWED_REDIRECT_URI_SCHEMES": ["https"] if PRODUCTION else ["http", "https"],

@@ -53,6 +53,11 @@ def test_the_discovery_document_says_code_s256_introspection_and_revocation(live
     assert meta["revocation_endpoint"] == f"{live_server.url}/o/revoke_token/"
     assert "client_secret_basic" in meta["introspection_endpoint_auth_methods_supported"]
     assert meta["authorization_response_iss_parameter_supported"] is True
+    assert set(meta["token_endpoint_auth_methods_supported"]) == {
+        "client_secret_basic",
+        "client_secret_post",
+        "none",
+    }
     assert {"sub", "auth_time", "establishments"} <= set(meta["claims_supported"])
 
 
