@@ -144,9 +144,7 @@ def test_demo_starts_the_example_section_and_a_member_signs_in_there(tmp_path):
             assert (
                 sign_in.history[0]
                 .headers["Location"]
-                .startswith(
-                    f"{base}/o/authorize/?response_type=code&client_id=demo-members-section"
-                )
+                .startswith(f"{base}/o/authorize/?response_type=code&client_id=")
             )
             assert sign_in.url.startswith(f"{base}/login/?next=/o/authorize/")
             token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', sign_in.text)[1]

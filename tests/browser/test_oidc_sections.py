@@ -9,7 +9,6 @@ back-channel logout out of the other section too.
 
 import contextlib
 import re
-import secrets
 import subprocess
 import sys
 import time
@@ -18,12 +17,11 @@ from pathlib import Path
 
 import pytest
 import requests
-from oauth2_provider.models import Application
 from playwright.sync_api import Page, expect
 
 from tests.factories import PASSWORD, make_account
 from tests.load.server import free_port
-from vestibule.oidc.models import Section
+from vestibule.oidc.services import section_add
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -32,22 +30,14 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "members_section" /
 
 @contextlib.contextmanager
 def example_section(issuer: str, name: str, log: Path) -> Iterator[str]:
-    """Register a first-party section and run the example app for it; yield its address."""
+    """Register a section as the operator would, run the example app for it; its address."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    secret = secrets.token_urlsafe(32)
-    application = Application.objects.create(
+    application, secret = section_add(
         name=name,
-        client_type=Application.CLIENT_CONFIDENTIAL,
-        authorization_grant_type=Application.GRANT_AUTHORIZATION_CODE,
-        redirect_uris=f"{base}/callback",
-        post_logout_redirect_uris=f"{base}/",
-        algorithm=Application.RS256_ALGORITHM,
-        client_secret=secret,
-        skip_authorization=True,
-    )
-    Section.objects.create(
-        application=application, backchannel_logout_uri=f"{base}/backchannel-logout"
+        redirect_uris=[f"{base}/callback"],
+        post_logout_redirect_uris=[f"{base}/"],
+        backchannel_logout_uri=f"{base}/backchannel-logout",
     )
     env = {
         "ISSUER": issuer,
@@ -160,10 +150,6 @@ def test_a_member_signs_in_to_a_section_then_to_a_second_one_without_being_asked
     assert console_errors == []
 
 
-@pytest.mark.skipif(
-    not (Path(__file__).resolve().parents[2] / "vestibule/oidc/logout.py").exists(),
-    reason="back-channel logout (vestibule/oidc/logout.py) has not landed yet",
-)
 def test_signing_out_of_one_section_signs_the_member_out_of_the_other_by_back_channel(
     page: Page, member, sections, portal_url: str
 ):

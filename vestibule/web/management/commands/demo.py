@@ -1,6 +1,5 @@
 import csv
 import os
-import secrets
 import signal
 import subprocess
 import sys
@@ -12,7 +11,6 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
-from oauth2_provider.models import Application
 
 from vestibule.accounts.models import Account
 from vestibule.accounts.security_questions import security_answers_set
@@ -20,13 +18,13 @@ from vestibule.config import PROFILES_DIR, get_profile
 from vestibule.coverage.services import coverage_import, coverage_link_by_email
 from vestibule.establishments.models import Establishment, Membership
 from vestibule.oidc.models import Section
+from vestibule.oidc.services import section_add, section_remove, section_secret_rotate
 from vestibule.registry.models import Member
 from vestibule.registry.services import member_import
 
 DEMO_PASSWORD = "demo-vestibule-2026"
 DEMO_ANSWER = "demo"
-# The example members' section (examples/members_section/), registered under a fixed client id.
-SECTION_CLIENT_ID = "demo-members-section"
+# The example members' section (examples/members_section/), found again by its name.
 SECTION_NAME = "Espace membres (exemple)"
 SECTION_APP = Path(__file__).resolve().parents[4] / "examples" / "members_section" / "app.py"
 
@@ -52,13 +50,13 @@ class Command(BaseCommand):
         self._establishments(profile.name)
         self._coverage(profile, accounts)
         section_port = int(port) + 1
-        section_secret = self._section(section_port)
+        section_client = self._section(section_port)
         self._banner(profile, accounts, port, section_port)
         if not no_serve:
             if "VESTIBULE_BASE_URL" not in os.environ:
                 # Links in e-mails lead to the port this demo serves, not to the default one.
                 settings.VESTIBULE_BASE_URL = f"http://127.0.0.1:{port}"
-            section = self._section_start(section_port, section_secret)
+            section = self._section_start(section_port, *section_client)
             # A stopped demo (Ctrl-C, or SIGTERM from a test) stops its section too.
             signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
             try:
@@ -69,36 +67,33 @@ class Command(BaseCommand):
                     section.wait(10)
 
     @transaction.atomic
-    def _section(self, port: int) -> str:
-        """Register the example section, or bring it up to date (its port may have changed);
-        a new secret each run, handed to the example's process: none is kept on disk."""
+    def _section(self, port: int) -> tuple[str, str]:
+        """Register the example section through the operator's services, or give it a new
+        secret (none is kept on disk: the example's process gets it); registered again when
+        the port changed. (client_id, secret)."""
         base = f"http://127.0.0.1:{port}"
-        secret = secrets.token_urlsafe(32)
-        application = Application.objects.filter(client_id=SECTION_CLIENT_ID).first()
-        if application is None:
-            application = Application(client_id=SECTION_CLIENT_ID)
-        application.name = SECTION_NAME
-        application.client_type = Application.CLIENT_CONFIDENTIAL
-        application.authorization_grant_type = Application.GRANT_AUTHORIZATION_CODE
-        application.redirect_uris = f"{base}/callback"
-        application.post_logout_redirect_uris = f"{base}/"
-        application.algorithm = Application.RS256_ALGORITHM
-        application.skip_authorization = True  # first party: no consent screen
-        application.client_secret = secret  # hashed when saved
-        application.save()
-        Section.objects.update_or_create(
-            application=application,
-            defaults={
-                "description_fr": "Exemple de section réservée aux membres (make demo).",
-                "description_en": "Example of a members-only section (make demo).",
-                "home_url": f"{base}/",
-                "backchannel_logout_uri": f"{base}/backchannel-logout",
-                "first_party": True,
-            },
+        existing = (
+            Section.objects.select_related("application")
+            .filter(application__name=SECTION_NAME)
+            .first()
         )
-        return secret
+        if existing is not None:
+            client_id = existing.application.client_id
+            if existing.application.redirect_uris == f"{base}/callback":
+                return client_id, section_secret_rotate(client_id=client_id)
+            section_remove(client_id=client_id)
+        application, secret = section_add(
+            name=SECTION_NAME,
+            redirect_uris=[f"{base}/callback"],
+            post_logout_redirect_uris=[f"{base}/"],
+            backchannel_logout_uri=f"{base}/backchannel-logout",
+            description_fr="Exemple de section réservée aux membres (make demo).",
+            description_en="Example of a members-only section (make demo).",
+            home_url=f"{base}/",
+        )
+        return application.client_id, secret
 
-    def _section_start(self, port: int, secret: str) -> subprocess.Popen | None:
+    def _section_start(self, port: int, client_id: str, secret: str) -> subprocess.Popen | None:
         if not SECTION_APP.exists():
             self.stderr.write(f"No example section at {SECTION_APP}: not started.")
             return None
@@ -106,7 +101,7 @@ class Command(BaseCommand):
         env = dict(
             os.environ,
             ISSUER=issuer,
-            CLIENT_ID=SECTION_CLIENT_ID,
+            CLIENT_ID=client_id,
             CLIENT_SECRET=secret,
             PORT=str(port),
             NAME=SECTION_NAME,
