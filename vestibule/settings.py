@@ -189,6 +189,8 @@ AUTHENTICATION_BACKENDS = ["vestibule.accounts.backends.IdentifierBackend"]
 PASSWORD_HASHERS = [
     "vestibule.accounts.hashers.VestibuleArgon2Hasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    # Sections' client secrets only (random, 128 characters): never a member's password.
+    "vestibule.oidc.hashers.ClientSecretHasher",
 ]
 # Django's own callers (admin forms, changepassword) apply the same policy as our services.
 AUTH_PASSWORD_VALIDATORS = [
@@ -288,6 +290,7 @@ _oidc_key, _oidc_published = __import__("vestibule.oidc.keys", fromlist=["keys_l
 # Named for migrations that refer to django-oauth-toolkit's (swappable) client model.
 OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
 OAUTH2_PROVIDER = {
+    "CLIENT_SECRET_HASHER": "pbkdf2_sha256_client_secret",
     "OIDC_ENABLED": True,
     # The issuer is the configured base URL; without one (development, tests), the
     # address the request came to, which ALLOWED_HOSTS restricts.

@@ -83,6 +83,8 @@ def test_add_json_from_the_executable_connects_a_section_by_the_real_protocol(li
     stored = Application.objects.get(client_id=client_id)
     assert secret not in stored.client_secret  # only the hash is kept
     assert check_password(secret, stored.client_secret)
+    # A random secret needs no memory-hard hash at every token request; passwords keep Argon2id.
+    assert stored.client_secret.startswith("pbkdf2_sha256_client_secret$")
     assert stored.authorization_grant_type == "authorization-code"
     assert stored.algorithm == "RS256" and stored.skip_authorization
     assert stored.section.allowed_kinds == ["member"]
