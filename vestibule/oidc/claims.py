@@ -30,6 +30,12 @@ CLAIM_SCOPES = {
 
 
 def subject_of(account: Account) -> str:
+    # Already read with the account where the caller joined it (the validator reads the
+    # code's and the access token's account with select_related("user__oidc_subject")).
+    if Account.oidc_subject.is_cached(account):
+        cached = Account.oidc_subject.related.get_cached_value(account)
+        if cached is not None:
+            return str(cached.sub)
     return str(Subject.objects.get_or_create(account=account)[0].sub)
 
 

@@ -4,11 +4,14 @@ member's real sign-in time, and what to do when an authorization code comes back
 import hashlib
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
-from oauth2_provider.models import Grant, RefreshToken
+from oauth2_provider.models import AccessToken, Application, Grant, IDToken, RefreshToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
 from oauthlib.oauth2.rfc6749 import errors
 
@@ -21,6 +24,34 @@ AUTH_TIME = "_vestibule_auth_time"  # when the member signed in, for the id_toke
 USED_BY = "_vestibule_used_by"  # the token family the code was exchanged for
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters; the syntax allows 43 to 128.
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+
+
+# The sections read once per authorization request: the authorization view's own checks and
+# oauthlib's validation, done again on a new request object at each step, read the same
+# Application four times. Set by AuthorizeView.dispatch for the request's duration only.
+_applications: ContextVar[dict[str, Application] | None] = ContextVar(
+    "vestibule_oidc_applications", default=None
+)
+
+
+@contextmanager
+def applications_read_once() -> Iterator[None]:
+    token = _applications.set({})
+    try:
+        yield
+    finally:
+        _applications.reset(token)
+
+
+def application_of(client_id: str) -> Application | None:
+    """The Application of `client_id` with its Section, read once in a request."""
+    known = _applications.get()
+    if known is not None and client_id in known:
+        return known[client_id]
+    application = Application.objects.select_related("section").filter(client_id=client_id).first()
+    if known is not None and application is not None:
+        known[client_id] = application
+    return application
 
 
 class VestibuleValidator(OAuth2Validator):
@@ -37,6 +68,16 @@ class VestibuleValidator(OAuth2Validator):
 
     def get_discovery_claims(self, request: Any) -> list[str]:
         return ["sub", "amr", "auth_time", *claims.CLAIM_SCOPES]
+
+    def _load_application(self, client_id: str, request: Any) -> Application | None:
+        known = _applications.get()
+        if known is not None and not request.client and client_id in known:
+            # DOT's own cached-client path then checks it (same client_id, still usable).
+            request.client = known[client_id]
+        client = super()._load_application(client_id, request)
+        if known is not None and client is not None:
+            known.setdefault(client_id, client)
+        return client
 
     def is_pkce_required(self, client_id: str, request: Any) -> bool:
         """Required of public clients (they hold no secret); accepted from every client."""
@@ -83,9 +124,62 @@ class VestibuleValidator(OAuth2Validator):
 
     # --- an authorization code is used once; a second use revokes what the first got ---
 
+    def _load_access_token(self, token: str) -> AccessToken | None:
+        """DOT's, with the member's subject joined (userinfo's `sub`)."""
+        checksum = hashlib.sha256(token.encode("utf-8")).hexdigest()
+        return (
+            AccessToken.objects.select_related("application", "user__oidc_subject")
+            .filter(token_checksum=checksum)
+            .first()
+        )
+
+    # --- the token request reads the code's Grant once (DOT reads it up to seven times) ---
+
+    @staticmethod
+    def _grant(code: str, request: Any) -> Grant | None:
+        """The Grant of `code`, read once per token request and kept on oauthlib's request.
+        The code's single use does not rest on this copy: invalidate_authorization_code
+        marks it with a conditional UPDATE, which a concurrent use of the code loses."""
+        cached = getattr(request, "vestibule_grant", None)
+        if cached is not None and cached.code == code:
+            return cached
+        grant = Grant.objects.select_related("user__oidc_subject").filter(code=code).first()
+        request.vestibule_grant = grant
+        return grant
+
+    def _client_grant(self, code: str, request: Any, client: Any = None) -> Grant:
+        """As DOT's Grant.objects.get(code=code, application=client)."""
+        grant = self._grant(code, request)
+        client = client or request.client
+        if grant is None or client is None or grant.application_id != client.pk:
+            raise Grant.DoesNotExist
+        return grant
+
+    def get_authorization_code_scopes(self, client_id, code, redirect_uri, request):
+        grant = self._grant(code, request)
+        return grant.scope.split() if grant is not None and grant.scope else []
+
+    def get_authorization_code_nonce(self, client_id, code, redirect_uri, request):
+        grant = self._grant(code, request)
+        return (grant.nonce or None) if grant is not None else None
+
+    def get_code_challenge(self, code: str, request: Any) -> str | None:
+        return self._client_grant(code, request).code_challenge or None
+
+    def get_code_challenge_method(self, code: str, request: Any) -> str | None:
+        return self._client_grant(code, request).code_challenge_method or None
+
+    def confirm_redirect_uri(self, client_id, code, redirect_uri, client, request, *args, **kwargs):
+        try:
+            grant = self._client_grant(code, request, client)
+        except Grant.DoesNotExist:
+            return False
+        return grant.redirect_uri_allowed(redirect_uri)
+
     def validate_code(self, client_id: str, code: str, client: Any, request: Any, *args, **kwargs):
-        grant = Grant.objects.filter(code=code, application=client).first()
-        if grant is None:
+        try:
+            grant = self._client_grant(code, request, client)
+        except Grant.DoesNotExist:
             return False
         stored = json.loads(grant.claims or "{}")
         if USED_BY in stored:
@@ -95,24 +189,48 @@ class VestibuleValidator(OAuth2Validator):
                 "oidc.code_reused", account=grant.user, client=client.client_id, revoked=True
             )
             return False
-        if not super().validate_code(client_id, code, client, request, *args, **kwargs):
+        # DOT's validate_code, on the Grant already read.
+        if grant.is_expired():
             return False
+        request.scopes = grant.scope.split(" ")
+        request.user = grant.user
+        if grant.nonce:
+            request.nonce = grant.nonce
+        request.claims = stored or None
         loaded = request.claims if isinstance(request.claims, dict) else {}
         request.vestibule_auth_time = loaded.pop(AUTH_TIME, None) or None
         request.claims = loaded or None
         return True
 
-    def save_bearer_token(self, token: dict, request: Any, *args: Any, **kwargs: Any) -> Any:
-        saved = super().save_bearer_token(token, request, *args, **kwargs)
-        if request.grant_type == "authorization_code" and token.get("refresh_token"):
-            checksum = hashlib.sha256(token["refresh_token"].encode("utf-8")).hexdigest()
-            family = (
-                RefreshToken.objects.filter(token_checksum=checksum)
-                .values_list("token_family", flat=True)
-                .first()
-            )
+    def _create_access_token(self, expires, request, token, source_refresh_token=None):
+        """DOT's, given the IDToken row finalize_id_token has just written for this very
+        response (DOT verifies the id_token it just signed and reads the row back)."""
+        id_token = getattr(request, "id_token", None)
+        if not token.get("id_token") or not isinstance(id_token, IDToken):
+            return super()._create_access_token(expires, request, token, source_refresh_token)
+        access_token = AccessToken(
+            user=request.user,
+            scope=token["scope"],
+            expires=expires,
+            id_token=id_token,
+            application=request.client,
+            source_refresh_token=source_refresh_token,
+            resource=getattr(request, "resource", []),  # RFC 8707
+        )
+        self._set_token_value(access_token, token["access_token"])
+        access_token.save()
+        return access_token
+
+    def _create_refresh_token(self, request, refresh_token_code, access_token, previous):
+        refresh_token = super()._create_refresh_token(
+            request, refresh_token_code, access_token, previous
+        )
+        if request.grant_type == "authorization_code":
+            # The family the code is marked with (invalidate_authorization_code), so that a
+            # second use of the code revokes these tokens.
+            family = refresh_token.token_family
             request.vestibule_token_family = str(family) if family else None
-        return saved
+        return refresh_token
 
     def invalidate_authorization_code(
         self, client_id: str, code: str, request: Any, *args: Any, **kwargs: Any
@@ -121,7 +239,12 @@ class VestibuleValidator(OAuth2Validator):
         second use could not be told from an unknown code). The mark is a conditional UPDATE:
         of two requests racing with one code, one marks it, the other loses its tokens."""
         family = getattr(request, "vestibule_token_family", None)
-        grant = Grant.objects.filter(code=code, application=request.client).first()
+        # The claims as validate_code read them: the UPDATE below only marks a Grant nobody
+        # marked since, so a copy read earlier in this request is enough.
+        try:
+            grant = self._client_grant(code, request)
+        except Grant.DoesNotExist:
+            grant = None
         stored = json.loads(grant.claims or "{}") if grant else {}
         marked = (
             Grant.objects.filter(code=code, application=request.client)
