@@ -1,17 +1,21 @@
 """OpenID Connect sign-in benchmark (issue 13): sign-ins through a section against plain ones.
 
-    .venv/bin/python bench/oidc.py [--quick] [--output FILE]
+    .venv/bin/python bench/oidc.py [--postgres [--database NAME] [--redis-db N]] [--quick]
+                                   [--output FILE]
 
 Same server, same run, same machine: gunicorn on 127.0.0.1 as `vestibule serve` runs it
-without Redis (one process, 5 threads; SQLite, local-memory cache), 1,000 active accounts and
-one confidential first-party section. Plain and OIDC rounds alternate, so a slower stretch
-of the machine weighs on both. A plain sign-in is one POST /login/ answered 302 /portal/ (the
-form fetched once, as bench/login.py W1). An OIDC sign-in is what a member's browser and the
-section do for it, from a browser without a session: GET /o/authorize/ (302 to the sign-in
-page), POST /login/?next=… (302 back to /o/authorize/), GET /o/authorize/ (302 to the
-section with a code), POST /o/token/ (client_secret_basic, PKCE verifier), GET /o/userinfo/.
-The issue's target: the protocol costs under 25 % on top of the password hash, that is
-OIDC sign-ins/s ≥ plain sign-ins/s ÷ 1.25. About 2 minutes (1.5 with --quick).
+without Redis (one process, 5 threads; SQLite, local-memory cache), or, with --postgres, as
+2 sync workers on PostgreSQL (database `vestibule_bench`, or NAME, dropped and created
+afresh) and Redis (db 3, or N, emptied), as bench/login.py does; 1,000 active accounts, one
+confidential and one public first-party section. Plain and OIDC rounds alternate, so a
+slower stretch of the machine weighs on both. A plain sign-in is one POST /login/ answered
+302 /portal/ (the form fetched once, as bench/login.py W1). An OIDC sign-in is what a
+member's browser and the section do for it, from a browser without a session: GET
+/o/authorize/ (302 to the sign-in page), POST /login/?next=… (302 back to /o/authorize/),
+GET /o/authorize/ (302 to the section with a code), POST /o/token/ (client_secret_basic,
+PKCE verifier), GET /o/userinfo/.
+The issue's target: the protocol costs under 25 % on top of the password hash, that is OIDC
+sign-ins/s ≥ plain sign-ins/s ÷ 1.25. About 2 minutes (1.5 with --quick).
 """
 
 import argparse
@@ -29,7 +33,20 @@ import urllib.parse
 from pathlib import Path
 
 import login
-from harness import CODE, PYTHON, Client, Server, gunicorn, portal_env, table
+from harness import (
+    BENCH_REDIS_URL,
+    CODE,
+    DEFAULT_DATABASE_URL,
+    PYTHON,
+    Client,
+    Server,
+    bench_database_url,
+    gunicorn,
+    portal_env,
+    postgres_recreate,
+    redis_flush,
+    table,
+)
 from login import (
     ACCOUNTS,
     FIRST_FREE,
@@ -211,13 +228,13 @@ def alternate(server: Server, secret: str, seconds: float, threads: int) -> list
     ]
 
 
-def report(phases: list[Phase], served_by: str, secret_hasher: str) -> str:
+def report(phases: list[Phase], served_by: str, secret_hasher: str, label: str) -> str:
     plain, confidential, public = phases
     plain_rate = plain.rate("ok")
     rows = [
         [
             "plain",
-            f"sign-ins/s (POST /login/ → 302 /portal/), {served_by}",
+            f"sign-ins/s (POST /login/ → 302 /portal/), {served_by}, {label}",
             f"{plain_rate:.1f}/s{plain.spread('ok')}",
             plain.ms(0.5, "ok"),
             plain.ms(0.99, "ok"),
@@ -260,9 +277,9 @@ def report(phases: list[Phase], served_by: str, secret_hasher: str) -> str:
             f"Rates are the median of {ROUNDS} rounds each, the three workloads in turn"
             " (lowest–highest round in brackets); an OIDC latency is the whole sign-in, its five"
             f" requests. The confidential section's client secret is stored hashed with"
-            f" `{secret_hasher}` (django-oauth-toolkit's CLIENT_SECRET_HASHER `default`: the"
-            " first of PASSWORD_HASHERS), so each of its token requests verifies the secret with"
-            " that hasher: a second memory-hard hash per sign-in. Per phase: rounds, seconds,"
+            f" `{secret_hasher}` (CLIENT_SECRET_HASHER: a light salted PBKDF2,"
+            " vestibule/oidc/hashers.py), so its token requests cost about what the public"
+            " section's do; the member's password keeps Argon2id. Per phase: rounds, seconds,"
             " answers, and cores busy on average (server = gunicorn; client = this load"
             " generator; others = every other process of the machine).",
             "",
@@ -277,6 +294,11 @@ def report(phases: list[Phase], served_by: str, secret_hasher: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short phases")
+    parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis")
+    parser.add_argument(
+        "--database", default="", help="with --postgres: this database (vestibule_bench)"
+    )
+    parser.add_argument("--redis-db", type=int, help="with --postgres: this Redis db (3)")
     parser.add_argument("--output", type=Path, help="write the markdown section here too")
     parser.add_argument("--setup", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -291,16 +313,35 @@ def main(argv: list[str] | None = None) -> int:
     login.EXTRA_ROUNDS = 0
     threads = THREADS_PER_CORE * (os.cpu_count() or 1)
     secret = secrets.token_urlsafe(32)
+    database_url = redis_url = ""
+    workers, server_threads = 1, 5
+    label = "SQLite"
+    if options.postgres:
+        # bench/login.py's setting: the bench database on DATABASE_URL's server, 2 sync workers.
+        database_url = bench_database_url(os.environ.get("DATABASE_URL") or DEFAULT_DATABASE_URL)
+        if options.database:
+            parts = urllib.parse.urlsplit(database_url)
+            database_url = urllib.parse.urlunsplit(parts._replace(path=f"/{options.database}"))
+        redis_url = BENCH_REDIS_URL
+        if options.redis_db is not None:
+            redis_url = f"{BENCH_REDIS_URL.rsplit('/', 1)[0]}/{options.redis_db}"
+        workers, server_threads = 2, 1
+        label = "PostgreSQL + Redis"
+        postgres_recreate(database_url)
+        redis_flush(redis_url)
+    served_by = f"{workers} × {server_threads} threads"
+    if server_threads == 1:
+        served_by = f"{workers} sync workers"
     with tempfile.TemporaryDirectory(prefix="vestibule-bench-oidc-") as temp:
-        env = portal_env(Path(temp))
+        env = portal_env(Path(temp), database_url=database_url, redis_url=redis_url)
         made = setup_call(env, secret)
-        with gunicorn(env, workers=1, threads=5) as server:
+        with gunicorn(env, workers=workers, threads=server_threads) as server:
             phases = alternate(server, secret, seconds, threads)
             errors = server.last_error()
         print(" / ".join(f"{p.name}: {p.summary()}" for p in phases), file=sys.stderr)
         if errors:
             print(f"The portal logged an error:\n{errors}", file=sys.stderr)
-        section = report(phases, "1 × 5 threads", made["client_secret_hash"])
+        section = report(phases, served_by, made["client_secret_hash"], label)
     print(section)
     if options.output:
         options.output.write_text(section, encoding="utf-8")
