@@ -1,7 +1,7 @@
 """OpenID Connect sign-in benchmark (issue 13): sign-ins through a section against plain ones.
 
     .venv/bin/python bench/oidc.py [--postgres [--database NAME] [--redis-db N]] [--quick]
-                                   [--output FILE]
+                                   [--workers N] [--threads N] [--output FILE]
 
 Same server, same run, same machine: gunicorn on 127.0.0.1 as `vestibule serve` runs it
 without Redis (one process, 5 threads; SQLite, local-memory cache), or, with --postgres, as
@@ -299,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         "--database", default="", help="with --postgres: this database (vestibule_bench)"
     )
     parser.add_argument("--redis-db", type=int, help="with --postgres: this Redis db (3)")
+    parser.add_argument("--workers", type=int, help="gunicorn -w (1; 2 with --postgres)")
+    parser.add_argument("--threads", type=int, help="gunicorn --threads (5; 1 with --postgres)")
     parser.add_argument("--output", type=Path, help="write the markdown section here too")
     parser.add_argument("--setup", type=int, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -329,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
         label = "PostgreSQL + Redis"
         postgres_recreate(database_url)
         redis_flush(redis_url)
+    workers, server_threads = options.workers or workers, options.threads or server_threads
     served_by = f"{workers} × {server_threads} threads"
     if server_threads == 1:
         served_by = f"{workers} sync workers"
