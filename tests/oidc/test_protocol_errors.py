@@ -284,3 +284,14 @@ def test_a_tampered_consent_form_is_refused_not_a_500(live_server, field, value)
         location = answer.headers["Location"]
         assert location.startswith(REDIRECT_URI) and "code=" not in location
     assert not Grant.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_flood_of_malformed_requests_writes_one_audit_row_a_minute_per_reason(client):
+    """Malformed requests cost the sender nothing: the audit log must not grow with them."""
+    for _ in range(30):
+        page = client.get("/o/authorize/", {"client_id": "nope", "response_type": "code"})
+        assert page.status_code == 400
+    client.get("/o/authorize/", {"client_id": "other", "response_type": "code"})
+    refused = Event.objects.filter(kind="oidc.request_refused")
+    assert sorted(e.data["client"] for e in refused) == ["nope", "other"]

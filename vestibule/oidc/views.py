@@ -38,11 +38,12 @@ from oauthlib.openid.connect.core.exceptions import (
 )
 
 from vestibule.accounts.middleware import SIGNED_IN_AT
-from vestibule.audit.services import event_record
+from vestibule.audit.services import event_record, event_record_coalesced
 from vestibule.config import get_profile
 from vestibule.oidc.claims import section_admits, subject_of
 from vestibule.oidc.models import Section
 from vestibule.oidc.validators import CODE_CHALLENGE, application_of, applications_read_once
+from vestibule.throttle.addresses import client_ip
 
 # Longer than any honest RP's state (a random value, or a short signed blob), short enough
 # that the redirect carrying it back fits every browser and proxy.
@@ -74,6 +75,17 @@ ERROR_REASONS = {
         _("This site did not say where to send you back."),
     ),
 }
+
+
+def _refusal_record(kind: str, request: HttpRequest, **fields: Any) -> None:
+    """Audit a refused protocol request: the first of each minute per address and reason.
+
+    Anyone can send malformed requests by the thousand; one database row each would make
+    the audit log the target.
+    """
+    origin = ":".join([client_ip(request), *(str(value) for value in fields.values())])
+    key = hashlib.sha256(origin.encode()).hexdigest()
+    event_record_coalesced(kind, key=key, request=request, **fields)
 
 
 def _client_id_of(request: HttpRequest) -> str:
@@ -269,9 +281,9 @@ class AuthorizeView(AuthorizationView):
         """Sent back to the section (error, error_description, state, iss) when its redirect
         URI is valid; otherwise a page in the member's language, never a redirect."""
         oauth_error = error.oauthlib_error
-        event_record(
+        _refusal_record(
             "oidc.request_refused",
-            request=self.request,
+            self.request,
             account=self.request.user if self.request.user.is_authenticated else None,
             client=getattr(application, "client_id", "")
             or self.request.GET.get("client_id", "")[:100],
@@ -319,9 +331,9 @@ class TokenEndpoint(TokenView):
                 error = json.loads(response.content).get("error", "")
             except ValueError:
                 error = ""
-            event_record(
+            _refusal_record(
                 "oidc.token_refused",
-                request=request,
+                request,
                 client=_client_id_of(request),
                 grant_type=request.POST.get("grant_type", "")[:50],
                 error=str(error)[:100],
@@ -358,9 +370,7 @@ class IntrospectEndpoint(OAuthLibMixin, View):
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         client = self._confidential_client(request)
         if client is None:
-            event_record(
-                "oidc.introspection_refused", request=request, client=_client_id_of(request)
-            )
+            _refusal_record("oidc.introspection_refused", request, client=_client_id_of(request))
             response = JsonResponse({"error": "invalid_client"}, status=401)
             response["WWW-Authenticate"] = 'Basic realm="introspection"'
             return response
