@@ -150,6 +150,29 @@ class Coverage:
 
 
 @dataclasses.dataclass(frozen=True)
+class Accounts:
+    # Members change their own login e-mail, confirmed from the new address. Seed 001: no
+    # (« Vous ne pouvez pas modifier l'adresse e-mail »): an administrator invites the new one.
+    email_change: bool = True
+    # How long the e-mailed link confirming a new address stays good.
+    email_change_link_hours: int = 24
+    # A member's own deletion request waits this long; signing in meanwhile cancels it.
+    deletion_grace_days: int = 14
+    # A delegated account (no registry record) removed from its last establishment can no
+    # longer sign in, and is deleted after this many days.
+    delegate_deletion_days: int = 30
+
+
+@dataclasses.dataclass(frozen=True)
+class Retention:
+    # Security events are kept a year: long enough to investigate an incident reported late
+    # (ASVS 7.1, Law 25 s. 3.5 breach register), no longer (GDPR art. 5(1)(e)).
+    audit_days: int = 365
+    # Sent e-mails are kept a month, for support ("I never got the link"), then deleted.
+    sent_messages_days: int = 30
+
+
+@dataclasses.dataclass(frozen=True)
 class Flow:
     stages: tuple[str, ...]
     lifetime_minutes: int = 30
@@ -177,6 +200,8 @@ class Profile:
     # Coverage, access codes, family members (seed 004): no regions, no feature.
     regions: tuple[Region, ...] = ()
     coverage: Coverage = Coverage()
+    accounts: Accounts = Accounts()
+    retention: Retention = Retention()
     sign_in_help: Text = dataclasses.field(default_factory=Text)
     # « Vous avez oublié votre nom d'utilisateur ? » also offers to e-mail the identifier.
     identifier_reminder: bool = False
@@ -310,6 +335,13 @@ def _check(profile: Profile, source: str) -> None:
         )
     if profile.access_rights and not any(right.administers for right in profile.access_rights):
         raise ProfileError(f"{source}: access_rights: expected one right with administers = true")
+    for section, names in (
+        ("accounts", ("email_change_link_hours", "deletion_grace_days", "delegate_deletion_days")),
+        ("retention", ("audit_days", "sent_messages_days")),
+    ):
+        for name in names:
+            if getattr(getattr(profile, section), name) < 1:
+                raise ProfileError(f"{source}: {section}.{name}: expected a positive integer")
     question_keys = [question.key for question in profile.security_questions]
     if len(set(question_keys)) != len(question_keys):
         raise ProfileError(f"{source}: security_questions: expected unique keys")

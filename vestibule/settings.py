@@ -88,6 +88,8 @@ INSTALLED_APPS = [
     "vestibule.oidc",
     "oauth2_provider",
     "vestibule.flows",
+    "vestibule.privacy",
+    "vestibule.support",
     "vestibule.web",
 ]
 

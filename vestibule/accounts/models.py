@@ -36,7 +36,15 @@ class AccountManager(BaseUserManager):
         return self.create_user(email, password, **fields)
 
 
+class DisabledCause(models.TextChoices):
+    STAFF = "staff", _("staff")
+    REGISTRY = "registry", _("registry")
+    MEMBERSHIP = "membership", _("no establishment left")
+
+
 class Account(AbstractBaseUser, PermissionsMixin):
+    DisabledCause = DisabledCause
+
     class Status(models.TextChoices):
         PENDING = "pending", _("pending activation")
         ACTIVE = "active", _("active")
@@ -72,6 +80,18 @@ class Account(AbstractBaseUser, PermissionsMixin):
     # Raised by "sign out everywhere" (accounts/sessions.py): part of the session auth hash,
     # so every session opened before it ends, in the database and in the cache alike.
     sessions_generation = models.PositiveIntegerField(_("sessions generation"), default=0)
+    # Disabled (status "disabled"): when, why, and by what. Staff disable and enable with a
+    # reason; a registry import disables the account of an inactive member and restores it
+    # when the member is active again; a delegated user removed from its last establishment
+    # is disabled, then deleted after the profile's delay (accounts/lifecycle.py).
+    disabled_at = models.DateTimeField(_("disabled"), null=True, blank=True)
+    disabled_reason = models.CharField(_("reason"), max_length=500, blank=True)
+    disabled_cause = models.CharField(
+        _("disabled by"), max_length=12, choices=DisabledCause.choices, blank=True
+    )
+    # The member asked for the account's deletion: deleted after the profile's grace period,
+    # unless they sign in meanwhile (accounts/privacy.py).
+    deletion_requested_at = models.DateTimeField(_("deletion requested"), null=True, blank=True)
 
     objects = AccountManager()
 
@@ -82,6 +102,16 @@ class Account(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = _("account")
         verbose_name_plural = _("accounts")
+        # Support staff's actions (accounts/lifecycle.py), each a permission of its own so a
+        # group can be given some of them: the admin console and `vestibule account` check
+        # them (the command runs as the operator, who holds them all).
+        permissions = [
+            ("disable_account", _("Can disable and enable accounts")),
+            ("change_account_email", _("Can change an account's e-mail")),
+            ("send_account_links", _("Can send reset and activation links")),
+            ("end_account_sessions", _("Can end an account's sessions")),
+            ("export_account", _("Can export an account's data")),
+        ]
         constraints = [
             models.UniqueConstraint(Lower("email"), name="accounts_account_email_ci_unique"),
         ]
@@ -162,3 +192,29 @@ class SecurityAnswer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account_id}: {self.question}"
+
+
+class SessionRecord(models.Model):
+    """One open session of an account, as the member sees it under « Sessions actives ».
+
+    Sessions may live in the database or in the cache, neither of which lists them by
+    account; this row does. It holds the session key sealed (Fernet, the outbox's key), so
+    ending a session from another browser deletes it from whichever store holds it, and a
+    digest of the key to find the row from the session in hand.
+    """
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="session_records")
+    key_digest = models.CharField(max_length=64, unique=True)
+    sealed_key = models.TextField()
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    ip_address = models.GenericIPAddressField(_("client address"), null=True, blank=True)
+    created_at = models.DateTimeField(_("signed in"), default=timezone.now)
+    last_seen_at = models.DateTimeField(_("last used"), default=timezone.now)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        verbose_name = _("session")
+        verbose_name_plural = _("sessions")
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.created_at:%Y-%m-%d %H:%M}"

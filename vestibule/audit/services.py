@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.cache import cache
+from django.db.models import Q
 from django.http import HttpRequest
 
 from vestibule.audit.models import Event
@@ -44,3 +45,15 @@ def event_record_coalesced(kind: str, *, key: str, window: int = 60, **fields: A
     """
     if cache.add(f"audit:{kind}:{key}", 1, timeout=window):
         event_record(kind, **fields)
+
+
+def events_pseudonymise(*, account: Any, pseudonym: str) -> int:
+    """Replace the personal fields of `account`'s events by `pseudonym` (a deleted account).
+
+    The events stay, so the log still tells what happened; who it was, from where and with
+    which browser does not (GDPR art. 17, Law 25 s. 28.1). Returns how many were changed.
+    """
+    typed = [account.email.lower(), *([account.code] if getattr(account, "code", None) else [])]
+    return Event.objects.filter(Q(account_id=account.pk) | Q(subject__in=typed)).update(
+        account=None, subject=pseudonym, ip_address=None, user_agent=""
+    )

@@ -76,6 +76,9 @@ class Invitation(models.Model):
     rights = models.JSONField(_("access rights"), default=list)
     # True when sent to an existing account (« Utilisateur existant »).
     for_existing_account = models.BooleanField(default=False)
+    # The first administrator of an establishment created by an operator
+    # (`vestibule create-establishment`): accepting makes its membership the owner's.
+    as_owner = models.BooleanField(_("as owner"), default=False)
     inviter = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("invited by"),

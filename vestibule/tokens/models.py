@@ -16,6 +16,7 @@ class Token(models.Model):
         RECOVERY = "recovery", _("password reset")
         INVITATION = "invitation", _("establishment invitation")
         ACCESS_CODE = "access_code", _("access code")
+        EMAIL_CHANGE = "email_change", _("e-mail change")
 
     purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
     digest = models.CharField(max_length=64, unique=True)
