@@ -28,7 +28,8 @@ ANSWER_MEMORY = 24 * 3600
 
 @dataclasses.dataclass(frozen=True)
 class SignIn:
-    # "ok", "invalid", "locked", "blocked" (address), "pending" (right password, not activated)
+    # "ok", "invalid", "locked", "blocked" (address), "pending" (right password, not activated),
+    # "disabled" (right password, account disabled by staff, the registry or its establishments)
     outcome: str
     account: Account | None = None
     retry_minutes: int = 0
@@ -267,7 +268,7 @@ def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> 
         Account().set_password(password)  # the same hashing time as for a real account
         attempt_failed(attempt, account=None, typed=typed, profile=profile, request=request)
         return SignIn("invalid")
-    if not account.check_password(password) or account.status == Account.Status.DISABLED:
+    if not account.check_password(password):
         attempt_failed(attempt, account=account, typed=typed, profile=profile, request=request)
         return SignIn("invalid", account)
 
@@ -278,6 +279,13 @@ def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> 
         counters.give_back("attempts", attempt.subject)
         return _refused_locked(account, request)
     attempt_succeeded(attempt)
+    if account.status == Account.Status.DISABLED:
+        # Only whoever knows the password learns that the account is disabled (and whom to
+        # ask); a wrong password above got the same "invalid" as an unknown identifier.
+        event_record_coalesced(
+            "sign_in.refused_disabled", key=str(account.pk), request=request, account=account
+        )
+        return SignIn("disabled", account)
     if account.status == Account.Status.PENDING:
         event_record("sign_in.pending", request=request, account=account)
         return SignIn("pending", account)
