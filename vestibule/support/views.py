@@ -1,0 +1,221 @@
+"""The staff console's support page of an account, and its actions.
+
+One page shows what support needs to answer a member (status, lock, sign-ins, sessions,
+memberships, coverage, audit trail); each button on it is a POST form to one action view
+below. An action view checks its own permission, calls the service that holds the rule
+and audits it with the staff account, and says the outcome as an admin message: a refusal
+(`AccountActionRefused`) changes nothing. No action sets a password (ASVS 6.4.6): staff
+send a reset or activation link instead.
+
+The views are served by the Account admin (`support/admin.py`), behind `admin_view`:
+anyone not signed in as staff is sent to the sign-in page before reaching them.
+"""
+
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
+
+from django.contrib import messages
+from django.contrib.admin import ModelAdmin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from vestibule.accounts.lifecycle import (
+    AccountActionRefused,
+    account_delete,
+    account_disable,
+    account_enable,
+)
+from vestibule.accounts.lockout import account_unlock
+from vestibule.accounts.models import Account
+from vestibule.accounts.sessions import sessions_end_everywhere
+from vestibule.audit.models import Event
+from vestibule.config import get_profile
+from vestibule.coverage.models import CoverageRecord
+from vestibule.establishments.models import Membership
+from vestibule.support.forms import DeleteForm, DisableForm, EmailChangeForm
+
+# The permission each action needs (Account.Meta.permissions; delete is Django's own).
+PERMISSIONS = {
+    "disable": "accounts.disable_account",
+    "change_email": "accounts.change_account_email",
+    "send_links": "accounts.send_account_links",
+    "end_sessions": "accounts.end_account_sessions",
+    "export": "accounts.export_account",
+    "delete": "accounts.delete_account",
+    "unlock": "accounts.change_account",
+}
+SIGN_INS_SHOWN = 10
+EVENTS_SHOWN = 50
+
+
+def support_url(account: Account) -> str:
+    return reverse("admin:accounts_account_support", args=[account.pk])
+
+
+def may_see(user: Account) -> bool:
+    """The page is for staff who may view accounts or act on them."""
+    return (
+        user.has_perm("accounts.view_account")
+        or user.has_perm("accounts.change_account")
+        or any(user.has_perm(permission) for permission in PERMISSIONS.values())
+    )
+
+
+def _events_about(account: Account):
+    # As audit.events_pseudonymise sees them: the account's, and what was typed for it.
+    typed = [account.email.lower(), *([account.code] if account.code else [])]
+    return Event.objects.filter(Q(account_id=account.pk) | Q(subject__in=typed))
+
+
+def _locked_until(account: Account):
+    if account.locked_at is None:
+        return None
+    cooloff = get_profile().lockout.cooloff_minutes
+    return account.locked_at + timedelta(minutes=cooloff) if cooloff else None
+
+
+def account_support(
+    request: HttpRequest,
+    pk: int,
+    *,
+    model_admin: ModelAdmin,
+    forms: dict | None = None,
+) -> HttpResponse:
+    """The support page; `forms` holds a posted form to show again with its errors."""
+    if not may_see(request.user):
+        raise PermissionDenied
+    account = get_object_or_404(Account.objects.select_related("member"), pk=pk)
+    forms = {
+        "disable_form": DisableForm(),
+        "email_form": EmailChangeForm(),
+        **(forms or {}),
+    }
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": _("Support: %(account)s") % {"account": account.email},
+        "account": account,
+        "locked_until": _locked_until(account),
+        "sign_ins": _events_about(account).filter(kind="sign_in.succeeded")[:SIGN_INS_SHOWN],
+        "sessions": account.session_records.all(),
+        "memberships": Membership.objects.select_related("establishment").filter(account=account),
+        "coverage": CoverageRecord.objects.select_related("primary")
+        .filter(account=account)
+        .first(),
+        "events": _events_about(account)[:EVENTS_SHOWN],
+        # The buttons shown: each action the staff member may take.
+        "can": {name: request.user.has_perm(view.permission) for name, view in ACTIONS.items()},
+        **forms,
+    }
+    return render(request, "admin/accounts/account/support.html", context)
+
+
+def staff_action(permission_key: str) -> Callable:
+    """A POST-only action on the account `pk`, for staff holding its permission.
+
+    A refusal of the rules is shown as an error on the support page, and nothing changes:
+    each service runs in one transaction and refuses before it writes.
+    """
+
+    def decorate(action: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @wraps(action)
+        def view(request: HttpRequest, pk: int, *, model_admin: ModelAdmin) -> HttpResponse:
+            if not request.user.has_perm(PERMISSIONS[permission_key]):
+                raise PermissionDenied
+            account = get_object_or_404(Account, pk=pk)
+            try:
+                return action(request, account, model_admin=model_admin)
+            except AccountActionRefused as refused:
+                messages.error(request, refused.message)
+                return HttpResponseRedirect(support_url(account))
+
+        view.permission = PERMISSIONS[permission_key]
+        return view
+
+    return decorate
+
+
+def _done(request: HttpRequest, account: Account, message: str, level=messages.SUCCESS):
+    messages.add_message(request, level, message)
+    return HttpResponseRedirect(support_url(account))
+
+
+@require_POST
+@staff_action("disable")
+def disable(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+    form = DisableForm(request.POST)
+    if not form.is_valid():
+        return account_support(
+            request, account.pk, model_admin=model_admin, forms={"disable_form": form}
+        )
+    reason = form.cleaned_data["reason"]
+    if account_disable(account=account, reason=reason, actor=request.user, request=request):
+        return _done(request, account, _("The account has been disabled; its sessions have ended."))
+    return _done(request, account, _("The account was disabled already."), messages.INFO)
+
+
+@require_POST
+@staff_action("disable")
+def enable(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+    if account_enable(account=account, actor=request.user, request=request):
+        return _done(request, account, _("The account has been enabled."))
+    return _done(request, account, _("The account was not disabled."), messages.INFO)
+
+
+@staff_action("delete")
+def delete(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+    """A page that says what goes and what stays, then the deletion once confirmed."""
+    form = DeleteForm(request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        pseudonym = account_delete(
+            account=account,
+            actor=request.user,
+            reason=form.cleaned_data["reason"],
+            request=request,
+        )
+        messages.success(
+            request,
+            _("The account %(email)s has been deleted; the audit log now calls it %(pseudonym)s.")
+            % {"email": account.email, "pseudonym": pseudonym},
+        )
+        return HttpResponseRedirect(reverse("admin:accounts_account_changelist"))
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "opts": model_admin.opts,
+        "title": _("Delete the account %(email)s") % {"email": account.email},
+        "account": account,
+        "form": form,
+        "memberships": Membership.objects.select_related("establishment").filter(account=account),
+    }
+    return render(request, "admin/accounts/account/support_delete.html", context)
+
+
+@require_POST
+@staff_action("end_sessions")
+def end_sessions(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+    sessions_end_everywhere(account=account, actor=request.user, request=request)
+    return _done(request, account, _("Every session of this account has ended."))
+
+
+@require_POST
+@staff_action("unlock")
+def unlock(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+    if account_unlock(account=account, request=request, by=request.user.email):
+        return _done(request, account, _("The account has been unlocked."))
+    return _done(request, account, _("The account was not locked."), messages.INFO)
+
+
+# The URL of each is …/support/<name with dashes>/, named admin:accounts_account_support_<name>.
+ACTIONS = {
+    "disable": disable,
+    "enable": enable,
+    "delete": delete,
+    "end_sessions": end_sessions,
+    "unlock": unlock,
+}
