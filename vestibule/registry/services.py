@@ -1,6 +1,8 @@
 """Importing the member roster from CSV, and the registry rules the import applies.
 
 Columns (header row required): kind, code, email, first_name, last_name, region, active.
+A member set inactive (or, in a full import, absent from the file) can no longer sign in:
+the accounts app hears of it through `signals.members_changed` and disables the account.
 """
 
 import dataclasses
@@ -15,6 +17,7 @@ from vestibule.config import Profile
 from vestibule.csv_import import CsvFile, value_too_long
 from vestibule.registry.identifiers import code_is_ascii, normalise_code, normalise_email
 from vestibule.registry.models import Member
+from vestibule.registry.signals import members_changed
 
 COLUMNS = ("kind", "code", "email", "first_name", "last_name", "region", "active")
 REQUIRED = ("kind", "code", "email")
@@ -35,13 +38,19 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     rejected: list[tuple[int, str]] = dataclasses.field(default_factory=list)
+    # A full import: members on file but absent from it, made inactive.
+    absent: int = 0
+    # What other apps did about it (accounts disabled or enabled again), one line each.
+    notes: list[str] = dataclasses.field(default_factory=list)
 
     def lines(self) -> list[str]:
         out = [f"line {line}: rejected: {reason}" for line, reason in self.rejected]
         out.append(
             f"created {self.created}, updated {self.updated}, "
             f"unchanged {self.unchanged}, rejected {len(self.rejected)}"
+            + (f", absent made inactive {self.absent}" if self.absent else "")
         )
+        out.extend(self.notes)
         return out
 
 
@@ -81,8 +90,14 @@ def _clean_row(row: dict[str, str], profile: Profile) -> Member:
     )
 
 
-def member_import(*, rows: IO[bytes] | IO[str], profile: Profile) -> ImportReport:
+def member_import(
+    *, rows: IO[bytes] | IO[str], profile: Profile, full: bool = False
+) -> ImportReport:
     """Upsert members by code. Idempotent; bad rows are reported and skipped, never half-written.
+
+    `full`: the file is the whole roster, so a member on file whose code it lacks is made
+    inactive (the organisation removed the code). A code on a rejected line counts as
+    present; a line unreadable enough to hide its code makes none inactive.
 
     Every row is checked first (encoding and CSV syntax of its line, format, kind, sizes,
     e-mail unique across the file and the registry); then the accepted rows are written in
@@ -97,13 +112,20 @@ def member_import(*, rows: IO[bytes] | IO[str], profile: Profile) -> ImportRepor
         return report
 
     existing = {m.code: m for m in Member.objects.all()}
+    existing_active = {m.pk: m.active for m in existing.values()}
     owner_of_email = {m.email.lower(): m.code for m in existing.values()}
     seen_codes: dict[str, int] = {}
+    present: set[str] = set()  # every code the file names, on accepted and rejected lines
+    unreadable = 0
     to_create: list[Member] = []
     to_update: list[Member] = []
     moving: list[Member] = []  # updated members whose e-mail changes
     for record in file:
         line = record.line
+        if record.error or not (record.values.get("code") or "").strip():
+            unreadable += 1
+        else:
+            present.add(normalise_code(record.values["code"]))
         try:
             if record.error:
                 raise ValueError(record.error)
@@ -140,8 +162,28 @@ def member_import(*, rows: IO[bytes] | IO[str], profile: Profile) -> ImportRepor
             to_update.append(current)
         owner_of_email[member.email] = member.code
 
-    _write(to_create, to_update, moving)
-    report.created, report.updated = len(to_create), len(to_update)
+    was_active = {m.pk: existing_active[m.pk] for m in to_update}
+    absent: list[Member] = []
+    if full and not unreadable:
+        absent = [m for code, m in existing.items() if code not in present and m.active]
+    elif full:
+        report.notes.append(
+            f"full import: {unreadable} line(s) without a readable code, "
+            "so no absent member was made inactive"
+        )
+    with transaction.atomic():
+        _write(to_create, to_update, moving)
+        if absent:
+            Member.objects.filter(pk__in=[m.pk for m in absent]).update(active=False)
+        deactivated = [m.pk for m in to_update if was_active[m.pk] and not m.active]
+        deactivated += [m.pk for m in absent]
+        activated = [m.pk for m in to_update if not was_active[m.pk] and m.active]
+        if deactivated or activated:
+            for _receiver, lines in members_changed.send(
+                sender=Member, deactivated=deactivated, activated=activated
+            ):
+                report.notes.extend(lines or [])
+    report.created, report.updated, report.absent = len(to_create), len(to_update), len(absent)
     report.rejected.sort()
     return report
 

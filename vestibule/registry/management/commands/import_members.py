@@ -9,19 +9,27 @@ from vestibule.registry.services import member_import
 
 
 class Command(BaseCommand):
-    help = "Import or update the member registry from a CSV file (upsert by code)."
+    help = (
+        "Import or update the member registry from a CSV file (upsert by code). A member "
+        "set inactive can no longer sign in; active again, it can."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("file", type=Path, help="CSV with a header row; see the README")
+        parser.add_argument(
+            "--full",
+            action="store_true",
+            help="the file is the whole roster: members absent from it become inactive",
+        )
 
-    def handle(self, *args, file: Path, **options) -> None:
+    def handle(self, *args, file: Path, full: bool, **options) -> None:
         try:
             # Binary: each line is decoded on its own, so a line not in UTF-8 is one rejected line.
             handle = file.open("rb")
         except OSError as error:
             raise CommandError(f"{file}: {error.strerror}") from None
         with handle:
-            report = member_import(rows=handle, profile=get_profile())
+            report = member_import(rows=handle, profile=get_profile(), full=full)
         event_record(
             "registry.imported",
             subject=str(file),
@@ -29,6 +37,8 @@ class Command(BaseCommand):
             updated=report.updated,
             unchanged=report.unchanged,
             rejected=len(report.rejected),
+            full=full,
+            absent=report.absent,
         )
         for line in report.lines():
             self.stdout.write(line)
