@@ -113,11 +113,19 @@ def account_disable(
 ) -> bool:
     """Disable `account`: it can no longer sign in, its sessions end (the sections are told
     by back-channel logout) and its pending links and codes stop working. False when it was
-    disabled already (nothing changes, nothing is audited)."""
+    disabled already (nothing changes, nothing is audited).
+
+    The staff rules apply to staff's own decision (cause STAFF); the registry's and the
+    establishments' rules act for whoever triggered them (`actor` names them in the log).
+    """
     reason = (reason or "").strip()
-    if cause == Account.DisabledCause.STAFF and not reason:
-        raise AccountActionRefused("reason_required")
-    _staff_rules(account, actor)
+    if cause == Account.DisabledCause.STAFF:
+        if not reason:
+            raise AccountActionRefused("reason_required")
+        _staff_rules(account, actor)
+    elif account.is_superuser and account.is_active and not _superusers_left(account):
+        # A rule (the registry, an establishment) never locks the organisation out either.
+        raise AccountActionRefused("last_superuser")
     now = timezone.now()
     # One conditional UPDATE: of two disables at once, one changes the row and audits.
     changed = (

@@ -9,13 +9,18 @@ import secrets
 from collections.abc import Iterable
 from datetime import timedelta
 
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
+from vestibule.accounts.lifecycle import account_disable, account_enable
 from vestibule.accounts.models import Account
-from vestibule.accounts.password_policy import password_check
+from vestibule.accounts.password_policy import password_check, password_check_for
+from vestibule.accounts.services import account_set_password
 from vestibule.audit.services import event_record
 from vestibule.config import Profile, get_profile
 from vestibule.establishments.models import Establishment, Invitation, Membership
@@ -36,6 +41,23 @@ class RightsError(Exception):
     def __init__(self, code: str) -> None:
         super().__init__(code)
         self.code = code
+
+
+class EstablishmentRefused(ValueError):
+    """An establishment that cannot be opened; `code` says why, `message` says it to a person."""
+
+    MESSAGES = {
+        "name_required": _("Give the establishment's name."),
+        "email_invalid": _("Enter a valid e-mail address for the first administrator."),
+    }
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+    @property
+    def message(self) -> str:
+        return str(self.MESSAGES.get(self.code, self.code))
 
 
 class InvitationInvalid(Exception):
@@ -182,6 +204,48 @@ def membership_remove(*, membership: Membership, by: Account, request: HttpReque
         by=by.email,
     )
     membership.delete()
+    account = membership.account
+    if _is_delegate(account) and not Membership.objects.filter(account=account).exists():
+        # Seed 000's delegate, seed 001's hotel user: the establishments were the only
+        # reason for the account. It is deleted after the profile's delay (delegates_purge)
+        # unless an establishment invites the address again meanwhile.
+        account_disable(
+            account=account,
+            reason="removed from its last establishment",
+            actor=by,
+            cause=Account.DisabledCause.MEMBERSHIP,
+            request=request,
+        )
+
+
+def _is_delegate(account: Account) -> bool:
+    """An account that exists only through invitations: no registry record, a kind that
+    joins by invitation, not staff."""
+    kind = get_profile().kind(account.kind)
+    return (
+        account.member_id is None
+        and kind is not None
+        and not kind.self_registration
+        and not (account.is_staff or account.is_superuser)
+    )
+
+
+def account_dormant(account: Account | None) -> bool:
+    """Disabled for having left its last establishment: a new invitation wakes it up, with
+    a password chosen on the invitation page (it could not sign in to accept)."""
+    return (
+        account is not None
+        and account.status == Account.Status.DISABLED
+        and account.disabled_cause == Account.DisabledCause.MEMBERSHIP
+    )
+
+
+def invitation_needs_password(invitation: Invitation) -> bool:
+    """The invitation page asks for a password: a new user, or a dormant delegate."""
+    existing = Account.objects.by_email(invitation.email).first()
+    if existing is None:
+        return not invitation.for_existing_account
+    return account_dormant(existing)
 
 
 def _invitation_mail(invitation: Invitation, key: str) -> None:
@@ -205,10 +269,11 @@ def invitation_send(
     establishment: Establishment,
     email: str,
     rights: Iterable[str],
-    inviter: Account,
+    inviter: Account | None,
     first_name: str = "",
     last_name: str = "",
     for_existing_account: bool = False,
+    as_owner: bool = False,
     request: HttpRequest | None = None,
 ) -> Invitation:
     """Invite `email` to `establishment` with `rights`; an earlier pending one is revoked."""
@@ -228,6 +293,7 @@ def invitation_send(
         last_name=last_name.strip(),
         rights=rights_clean(rights),
         for_existing_account=for_existing_account,
+        as_owner=as_owner,
         inviter=inviter,
         token=token,
     )
@@ -244,7 +310,9 @@ def invitation_send(
 
 
 @transaction.atomic
-def invitation_revoke(*, invitation: Invitation, by: Account, request: HttpRequest | None) -> bool:
+def invitation_revoke(
+    *, invitation: Invitation, by: Account | None, request: HttpRequest | None
+) -> bool:
     # The key first, as invitation_accept does: the same lock order, so a revocation and an
     # acceptance at once wait for each other instead of deadlocking.
     tokens_revoke(Token.objects.filter(pk=invitation.token_id))
@@ -316,7 +384,12 @@ def invitation_accept(
     must be the invited address's. Of concurrent acceptances exactly one succeeds."""
     invitation = invitation_find(key)
     existing = Account.objects.by_email(invitation.email).first()
-    if existing is not None:
+    dormant = account_dormant(existing)
+    if dormant:
+        if not password:
+            raise InvitationInvalid("other_account")
+        password_check_for(password, existing)
+    elif existing is not None:
         if account is None or account.pk != existing.pk:
             raise InvitationInvalid("other_account")
     elif not password:
@@ -356,6 +429,13 @@ def invitation_accept(
         except IntegrityError:
             raise InvitationInvalid("accepted") from None
         event_record("account.created_by_invitation", request=request, account=existing)
+    elif dormant:
+        # It could not sign in to accept: the invited person chooses a new password, which
+        # also ends any link still pending for the old one.
+        account_set_password(
+            account=existing, password=password, event="password.set_by_invitation", request=request
+        )
+        account_enable(account=existing, actor=invitation.inviter, request=request)
     Invitation.objects.filter(pk=invitation.pk).update(accepted_by=existing)
     membership = membership_grant(
         account=existing,
@@ -363,6 +443,9 @@ def invitation_accept(
         rights=invitation.rights,
         request=request,
     )
+    if invitation.as_owner and not membership.is_owner:
+        membership.is_owner = True
+        membership.save(update_fields=["is_owner"])
     event_record(
         "invitation.accepted",
         request=request,
@@ -376,3 +459,54 @@ def invitation_accept(
 def administered_count(account: Account) -> int:
     admin_rights = administering_rights()
     return sum(1 for m in memberships_of(account) if admin_rights & set(m.rights))
+
+
+@transaction.atomic
+def establishment_open(
+    *,
+    name: str,
+    admin_email: str,
+    admin_name: str = "",
+    region: str = "",
+    actor: Account | None,
+    request: HttpRequest | None = None,
+) -> Invitation:
+    """A new establishment and the invitation of its first administrator, with every right;
+    accepting it (the ordinary invitation path) makes that account its owner.
+
+    `vestibule create-establishment` (actor None: the operator) and the admin console.
+    """
+    name = name.strip()
+    if not name:
+        raise EstablishmentRefused("name_required")
+    admin_email = admin_email.strip().lower()
+    try:
+        validate_email(admin_email)
+    except ValidationError:
+        raise EstablishmentRefused("email_invalid") from None
+    establishment = Establishment.objects.create(
+        name=name, public_id=secrets.token_hex(4).upper(), region=region.strip()
+    )
+    event_record(
+        "establishment.created",
+        request=request,
+        account=actor,
+        subject=establishment.public_id,
+        establishment=establishment.public_id,
+        name=name,
+        by=actor.email if actor is not None else "operator",
+        administrator=admin_email,
+    )
+    first_name, _space, last_name = admin_name.strip().partition(" ")
+    existing = Account.objects.by_email(admin_email).first()
+    return invitation_send(
+        establishment=establishment,
+        email=admin_email,
+        rights=[right.key for right in get_profile().access_rights],
+        inviter=actor,
+        first_name=first_name,
+        last_name=last_name,
+        for_existing_account=existing is not None and not account_dormant(existing),
+        as_owner=True,
+        request=request,
+    )

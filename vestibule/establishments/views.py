@@ -30,6 +30,7 @@ from vestibule.establishments.services import (
     can_administer,
     invitation_accept,
     invitation_find,
+    invitation_needs_password,
     invitation_resend,
     invitation_revoke,
     invitation_send,
@@ -210,7 +211,9 @@ def invitation(request: HttpRequest) -> HttpResponse:
             {"reason": invalid.reason},
             status=410,
         )
-    is_new_user = not pending.for_existing_account and not _account_exists(pending.email)
+    # A new user, or a delegate removed earlier from every establishment (its account is
+    # disabled, so it could not sign in to accept): both choose a password here.
+    is_new_user = invitation_needs_password(pending)
     form = forms.InvitationPasswordForm(request.POST or None) if is_new_user else None
     if request.method == "POST" and (form is None or form.is_valid()):
         try:
@@ -251,10 +254,6 @@ def invitation(request: HttpRequest) -> HttpResponse:
         "establishments/invitation.html",
         {"invitation": pending, "form": form, "is_new_user": is_new_user},
     )
-
-
-def _account_exists(email: str) -> bool:
-    return account_by_identifier(email) is not None
 
 
 @require_POST
