@@ -1,11 +1,17 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from vestibule.scheduling import Job
+
 
 class CoverageConfig(AppConfig):
     name = "vestibule.coverage"
     label = "coverage"
     verbose_name = _("Coverage")
+    # Records imported without --send-invitations get their access code within the hour.
+    jobs = (
+        Job("coverage-invitations", "vestibule.coverage.services.coverage_invitations_send", 3600),
+    )
 
     def ready(self) -> None:
         from vestibule.accounts.services import account_activated

@@ -19,7 +19,7 @@ import logging
 import smtplib
 import threading
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -212,3 +212,27 @@ def messages_send(*, ids: Iterable[int] | None = None, limit: int = 100) -> tupl
         except Exception:  # closing a dead connection must not hide the result
             log.debug("closing the mail connection failed", exc_info=True)
     return sent, failed
+
+
+def messages_send_round() -> int:
+    """The worker's outbox job: send what is due, batch after batch, until none is left or
+    the server refuses (the rest waits for the next round); return how many were tried."""
+    tried = 0
+    while True:
+        sent, failed = messages_send()
+        tried += sent + failed
+        if failed or not sent:
+            return tried
+
+
+def messages_purge_sent(*, now: datetime | None = None) -> int:
+    """Delete the messages that left (or were given up) longer ago than the profile's
+    `retention.sent_messages_days`; return how many. Their bodies are already wiped: what
+    goes is who was written to, about what, when."""
+    cutoff = (now or timezone.now()) - timedelta(days=get_profile().retention.sent_messages_days)
+    # A given-up message has no sent_at: its last attempt dates it.
+    left = Q(state=Message.State.SENT, sent_at__lt=cutoff) | Q(
+        state=Message.State.FAILED, next_attempt_at__lt=cutoff
+    )
+    deleted, _ = Message.objects.filter(left).delete()
+    return deleted

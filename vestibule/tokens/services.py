@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import QuerySet
+from django.db import IntegrityError, connection, models, transaction
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
@@ -167,3 +167,28 @@ def token_use(*, key: str, purpose: str, account: Any = None, now: datetime | No
 def tokens_revoke(tokens: QuerySet[Token], *, now: datetime | None = None) -> int:
     """End the unused `tokens` (a password changed, a record linked, an invitation revoked)."""
     return tokens.filter(used_at__isnull=True).update(used_at=now or timezone.now())
+
+
+SPENT_KEPT = timedelta(days=1)
+PURGE_BATCH = 5000
+
+
+def tokens_purge(*, now: datetime | None = None) -> int:
+    """Delete the tokens spent or expired more than a day ago; return how many.
+
+    Their digests open nothing any more; the day kept lets a link opened just too late
+    still read as "expired" rather than "unknown". A token a record keeps as its own (an
+    invitation, an access code: the relations that protect it) stays with that record,
+    which shows its state; the tokens app names none of them.
+    """
+    cutoff = (now or timezone.now()) - SPENT_KEPT
+    done = Token.objects.filter(Q(used_at__lt=cutoff) | Q(expires_at__lt=cutoff))
+    for relation in Token._meta.related_objects:
+        if relation.on_delete is models.PROTECT:
+            done = done.filter(**{f"{relation.name}__isnull": True})
+    purged = 0
+    while True:
+        batch = list(done.values_list("pk", flat=True)[:PURGE_BATCH])
+        if not batch:
+            return purged
+        purged += Token.objects.filter(pk__in=batch).delete()[0]
