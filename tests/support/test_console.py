@@ -1,6 +1,7 @@
 """Issue 14: the staff console finds an account and shows, on one page, what support needs
 (status, lock, sign-ins, sessions, memberships, coverage, audit trail) and the actions."""
 
+import json
 import re
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from vestibule.audit.models import Event
 from vestibule.audit.services import event_record
 from vestibule.coverage.models import CoverageRecord
 from vestibule.establishments.models import Establishment, Membership
+from vestibule.notifications.models import Message
 
 pytestmark = pytest.mark.django_db
 
@@ -294,3 +296,56 @@ def test_the_last_administrator_of_an_establishment_is_not_deleted(english, mari
     marie.refresh_from_db()
     assert marie.sessions_generation == 0
     assert not Event.objects.filter(kind__in=["account.deleted", "account.signed_out_everywhere"])
+
+
+def test_export_is_a_json_download_of_the_account_alone(staff_client, chief, marie):
+    make_account(email="autre@example.org")
+    response = action(staff_client, marie, "export")
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment;")
+    data = json.loads(response.content)
+    assert data["account"]["email"] == "marie@example.org"
+    assert "autre@example.org" not in response.content.decode()
+    event = Event.objects.get(kind="account.exported")
+    assert (event.account, event.data["by"]) == (marie, chief.email)
+
+
+def test_a_reset_link_is_sent_to_the_account(staff_client, chief, marie):
+    response = action(staff_client, marie, "send-reset", follow=True)
+    assert Message.objects.filter(to="marie@example.org", template="password_reset").count() == 1
+    assert any("marie@example.org" in m for m in messages_of(response))
+    event = Event.objects.get(kind="recovery.link_sent")
+    assert (event.account, event.data["by"]) == (marie, chief.email)
+
+
+def test_the_activation_email_is_sent_again_to_a_pending_account(staff_client, marie):
+    Account.objects.filter(pk=marie.pk).update(status=Account.Status.PENDING)
+    page = page_of(staff_client, marie)
+    assert 'data-testid="resend-activation"' in page and 'data-testid="send-reset"' not in page
+    action(staff_client, marie, "resend-activation")
+    assert Message.objects.filter(to="marie@example.org", template="activation").count() == 1
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("fr", "aucun lien de réinitialisation"),
+        ("en", "This account is not active: no password reset link can be sent to it."),
+    ],
+)
+def test_no_reset_link_for_an_account_not_active(staff_client, marie, language, message):
+    Account.objects.filter(pk=marie.pk).update(status=Account.Status.PENDING)
+    staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    response = action(staff_client, marie, "send-reset", follow=True)
+    assert any(message in shown for shown in messages_of(response))
+    assert not Message.objects.exists()
+    assert not Event.objects.filter(kind="recovery.link_sent").exists()
+
+
+def test_an_action_posted_without_the_csrf_token_is_refused(chief, marie):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(chief)
+    response = action(client, marie, "disable", {"reason": "Fraude signalée"})
+    assert response.status_code == 403
+    marie.refresh_from_db()
+    assert marie.status == Account.Status.ACTIVE

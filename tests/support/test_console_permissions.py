@@ -18,6 +18,7 @@ from tests.factories import make_account
 from vestibule.accounts.models import Account
 from vestibule.audit.models import Event
 from vestibule.support.views import ACTIONS
+from vestibule.tokens.models import Token
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +72,29 @@ CASES = [
         "end_account_sessions",
         "account.signed_out_everywhere",
         lambda account: account.sessions_generation == 1,
+    ),
+    Case(
+        "send_reset",
+        "send_account_links",
+        "recovery.link_sent",
+        lambda account: Token.objects.filter(
+            account=account, purpose=Token.Purpose.RECOVERY
+        ).exists(),
+    ),
+    Case(
+        "resend_activation",
+        "send_account_links",
+        "activation.sent",
+        lambda account: Token.objects.filter(
+            account=account, purpose=Token.Purpose.ACTIVATION
+        ).exists(),
+        target={"status": Account.Status.PENDING},
+    ),
+    Case(
+        "export",
+        "export_account",
+        "account.exported",
+        lambda account: Event.objects.filter(kind="account.exported").exists(),
     ),
     Case(
         "unlock",

@@ -11,6 +11,7 @@ The views are served by the Account admin (`support/admin.py`), behind `admin_vi
 anyone not signed in as staff is sent to the sign-in page before reaching them.
 """
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -22,6 +23,7 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -38,6 +40,8 @@ from vestibule.audit.models import Event
 from vestibule.config import get_profile
 from vestibule.coverage.models import CoverageRecord
 from vestibule.establishments.models import Membership
+from vestibule.flows.links import activation_link_resend, reset_link_send
+from vestibule.privacy.services import account_export
 from vestibule.support.forms import DeleteForm, DisableForm, EmailChangeForm
 
 # The permission each action needs (Account.Meta.permissions; delete is Django's own).
@@ -197,6 +201,28 @@ def delete(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
 
 
 @require_POST
+@staff_action("send_links")
+def send_reset(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+    reset_link_send(account=account, actor=request.user, request=request)
+    return _done(
+        request,
+        account,
+        _("A password reset link has been sent to %(email)s.") % {"email": account.email},
+    )
+
+
+@require_POST
+@staff_action("send_links")
+def resend_activation(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+    activation_link_resend(account=account, actor=request.user, request=request)
+    return _done(
+        request,
+        account,
+        _("The activation e-mail has been sent again to %(email)s.") % {"email": account.email},
+    )
+
+
+@require_POST
 @staff_action("end_sessions")
 def end_sessions(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
     sessions_end_everywhere(account=account, actor=request.user, request=request)
@@ -211,11 +237,28 @@ def unlock(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
     return _done(request, account, _("The account was not locked."), messages.INFO)
 
 
+@require_POST
+@staff_action("export")
+def export(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+    """The member's data, as the member would download it (a POST: each one is audited)."""
+    data = account_export(account=account, actor=request.user, request=request)
+    response = HttpResponse(
+        json.dumps(data, ensure_ascii=False, indent=2),
+        content_type="application/json; charset=utf-8",
+    )
+    filename = f"vestibule-account-{account.pk}-{timezone.localdate():%Y-%m-%d}.json"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
 # The URL of each is …/support/<name with dashes>/, named admin:accounts_account_support_<name>.
 ACTIONS = {
     "disable": disable,
     "enable": enable,
     "delete": delete,
+    "send_reset": send_reset,
+    "resend_activation": resend_activation,
     "end_sessions": end_sessions,
     "unlock": unlock,
+    "export": export,
 }
