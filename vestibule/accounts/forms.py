@@ -120,3 +120,19 @@ class IdentifierReminderForm(forms.Form):
         max_length=254,
         error_messages={"invalid": _("This e-mail address is invalid. Check it and try again.")},
     )
+
+
+class EmailChangeForm(forms.Form):
+    """« Adresse e-mail de connexion »: the new address, and the password typed again."""
+
+    new_email = forms.EmailField(
+        label=_("New e-mail address"),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+        error_messages={"invalid": _("This e-mail address is invalid. Check it and try again.")},
+    )
+    current_password = forms.CharField(
+        label=_("Current password"),
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )

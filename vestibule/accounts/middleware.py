@@ -6,6 +6,7 @@ from collections.abc import Callable
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
+from vestibule.accounts.session_records import session_record_rekey, session_record_touch
 from vestibule.config import get_profile
 
 SIGNED_IN_AT = "vestibule_signed_in_at"
@@ -28,7 +29,9 @@ class SessionTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        session_key = None
         if request.user.is_authenticated:
+            session_key = request.session.session_key
             sessions = get_profile().sessions
             now = int(time.time())
             signed_in_at = request.session.get(SIGNED_IN_AT, now)
@@ -42,4 +45,9 @@ class SessionTimeoutMiddleware:
             elif now - seen_at >= SEEN_RESOLUTION or SEEN_AT not in request.session:
                 request.session[SEEN_AT] = now
                 request.session.setdefault(SIGNED_IN_AT, now)
-        return self.get_response(request)
+                session_record_touch(request=request)
+        response = self.get_response(request)
+        if session_key and request.session.session_key != session_key:
+            # Kept under a new key (a password change): « Sessions actives » follows it.
+            session_record_rekey(request=request, old_key=session_key)
+        return response

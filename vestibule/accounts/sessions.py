@@ -1,7 +1,8 @@
 from importlib import import_module
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY, login
+from django.contrib.auth import SESSION_KEY, login, update_session_auth_hash
 from django.db import transaction
 from django.db.models import F
 from django.dispatch import Signal
@@ -9,6 +10,7 @@ from django.http import HttpRequest
 
 from vestibule.accounts.middleware import session_start
 from vestibule.accounts.models import Account
+from vestibule.accounts.session_records import records_end, session_record_open
 from vestibule.audit.services import event_record
 
 BACKEND = "vestibule.accounts.backends.IdentifierBackend"
@@ -27,6 +29,7 @@ def account_sign_in(request: HttpRequest, account: Account) -> None:
         request.session.cycle_key()
     login(request, account, backend=BACKEND)
     session_start(request)
+    session_record_open(request=request, account=account)
 
 
 def sessions_purge_expired() -> None:
@@ -55,6 +58,41 @@ def sessions_end_everywhere(
         "account.signed_out_everywhere",
         request=request,
         account=account,
-        by=getattr(actor, "email", "") if actor is not None else "",
+        by=actor.email if actor is not None else "operator",
     )
     sessions_ended.send(sender=Account, account=account, request=request, reason="everywhere")
+
+
+@transaction.atomic
+def sessions_end_others(*, request: HttpRequest) -> int:
+    """« Déconnecter toutes les autres sessions »: every session of the signed-in account
+    ends but this one, and the sections are told. Returns how many recorded sessions ended.
+
+    Raising the generation ends the sessions no record lists (opened before records
+    existed); this one is carried over to the new generation, under a new key.
+    """
+    account = request.user
+    Account.objects.filter(pk=account.pk).update(sessions_generation=F("sessions_generation") + 1)
+    account.refresh_from_db(fields=["sessions_generation"])
+    ended = records_end(account.session_records.all(), keep=request)
+    event_record("account.signed_out_elsewhere", request=request, account=account, ended=ended)
+    sessions_ended.send(sender=Account, account=account, request=request, reason="others")
+    # After the signal: its receivers still find this session under its current key.
+    update_session_auth_hash(request, account)
+    return ended
+
+
+def _sessions_ended(
+    sender: Any, account: Account, request: HttpRequest | None, reason: str, **kwargs: Any
+) -> None:
+    """Every session of `account` just ended (their auth hash changed): delete them from
+    the store now and their records with them. The session of `request` is kept when the
+    change keeps it (a password change, « other sessions »); its own sign-out ends it."""
+    keep = request if request is not None and getattr(request, "user", None) == account else None
+    records_end(account.session_records.all(), keep=keep)
+    if reason == "everywhere":
+        # This session ends too, at its next request (or the caller's logout()).
+        account.session_records.all().delete()
+
+
+sessions_ended.connect(_sessions_ended, dispatch_uid="accounts_session_records_end")

@@ -9,7 +9,15 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from vestibule.accounts.email_change import (
+    EmailChangeRefused,
+    email_change_allowed,
+    email_change_confirm,
+    email_change_pending,
+    email_change_request,
+)
 from vestibule.accounts.forms import (
+    EmailChangeForm,
     IdentifierReminderForm,
     PasswordChangeForm,
     SecurityQuestionsChangeForm,
@@ -19,7 +27,18 @@ from vestibule.accounts.lockout import password_verify, sign_in_attempt
 from vestibule.accounts.redirects import safe_next
 from vestibule.accounts.security_questions import security_answers_set
 from vestibule.accounts.services import account_set_password, identifier_remind
-from vestibule.accounts.sessions import account_sign_in, sessions_end_everywhere
+from vestibule.accounts.session_records import (
+    browser_label,
+    session_end,
+    session_is_current,
+    session_record_open,
+    session_records_of,
+)
+from vestibule.accounts.sessions import (
+    account_sign_in,
+    sessions_end_everywhere,
+    sessions_end_others,
+)
 from vestibule.audit.services import event_record
 from vestibule.config import get_profile
 
@@ -148,3 +167,120 @@ def security_questions(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Your security questions have been saved."))
             return HttpResponseRedirect(reverse("accounts:account"))
     return render(request, "accounts/security_questions.html", {"form": form})
+
+
+@login_required
+def email_change(request: HttpRequest) -> HttpResponse:
+    """« Compte » → the login e-mail, changed once the new address confirms it (its link)."""
+    if not get_profile().accounts.email_change:
+        raise Http404
+    account = request.user
+    form = EmailChangeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        locked = _current_password_refused(request, form)
+        if locked is not None:
+            return locked
+        if not form.errors and not email_change_allowed(account):
+            form.add_error("new_email", EmailChangeRefused("too_many").message)
+        if not form.errors:
+            new_email = form.cleaned_data["new_email"]
+            try:
+                email_change_request(
+                    account=account, new_email=new_email, actor=account, request=request
+                )
+            except EmailChangeRefused as refused:
+                form.add_error("new_email", refused.message)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "A confirmation link has been sent to %(email)s. Your sign-in e-mail "
+                        "address changes when you open it."
+                    )
+                    % {"email": new_email.strip().lower()},
+                )
+                return HttpResponseRedirect(reverse("accounts:account"))
+    return render(request, "accounts/email_change.html", {"form": form, "account": account})
+
+
+EMAIL_CHANGE_KEY = "vestibule_email_change_key"
+# Gone for a spent or expired link, not found for an unknown one; a conflict otherwise (a
+# disabled account, an address taken since the link was sent).
+LINK_REFUSAL_STATUS = {"link_used": 410, "link_expired": 410, "link_unknown": 404}
+
+
+def email_change_link(request: HttpRequest, key: str) -> HttpResponse:
+    """The e-mailed link: its key moves into the session, off the URL (and the Referer)."""
+    request.session[EMAIL_CHANGE_KEY] = key
+    return HttpResponseRedirect(reverse("accounts:email_change_confirm"))
+
+
+def email_change_confirm_page(request: HttpRequest) -> HttpResponse:
+    """Shows the new address (GET changes nothing); « Confirmer » makes it the login."""
+    key = request.session.get(EMAIL_CHANGE_KEY, "")
+    try:
+        account, new_email = email_change_pending(key=key)
+        if request.method == "POST":
+            account = email_change_confirm(key=key, request=request)
+    except EmailChangeRefused as refused:
+        if refused.code == "sign_in_required":
+            messages.info(request, refused.message)
+            confirm = reverse("accounts:email_change_confirm")
+            return HttpResponseRedirect(f"{reverse('accounts:login')}?next={confirm}")
+        request.session.pop(EMAIL_CHANGE_KEY, None)
+        return render(
+            request,
+            "accounts/email_change_invalid.html",
+            {"message": refused.message},
+            status=LINK_REFUSAL_STATUS.get(refused.code, 409),
+        )
+    if request.method == "POST":
+        request.session.pop(EMAIL_CHANGE_KEY, None)
+        messages.success(
+            request, _("Your sign-in e-mail address is now %(email)s.") % {"email": account.email}
+        )
+        if request.user.is_authenticated and request.user.pk == account.pk:
+            return HttpResponseRedirect(reverse("accounts:account"))
+        return HttpResponseRedirect(reverse("accounts:login"))
+    return render(request, "accounts/email_change_confirm.html", {"new_email": new_email})
+
+
+@login_required
+def sessions(request: HttpRequest) -> HttpResponse:
+    """« Sessions actives »: browser, address and last use of each; end one, or the others."""
+    records = list(session_records_of(request.user))
+    if not any(session_is_current(record, request) for record in records):
+        # A session opened before records existed: listed from now on.
+        session_record_open(request=request, account=request.user)
+        records = list(session_records_of(request.user))
+    rows = [
+        {
+            "record": record,
+            "browser": browser_label(record.user_agent),
+            "current": session_is_current(record, request),
+        }
+        for record in records
+    ]
+    return render(request, "accounts/sessions.html", {"rows": rows})
+
+
+@require_POST
+@login_required
+def session_end_view(request: HttpRequest, record_id: int) -> HttpResponse:
+    record = request.user.session_records.filter(pk=record_id).first()
+    if record is not None and session_is_current(record, request):
+        # « Terminer » on this very session: a sign-out.
+        return sign_out(request)
+    if session_end(account=request.user, record_id=record_id, actor=request.user, request=request):
+        messages.success(request, _("The session has been ended."))
+    else:
+        messages.info(request, _("This session had already ended."))
+    return HttpResponseRedirect(reverse("accounts:sessions"))
+
+
+@require_POST
+@login_required
+def sessions_end_others_view(request: HttpRequest) -> HttpResponse:
+    sessions_end_others(request=request)
+    messages.success(request, _("Your other sessions have been ended."))
+    return HttpResponseRedirect(reverse("accounts:sessions"))
