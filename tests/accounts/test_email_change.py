@@ -16,6 +16,7 @@ from vestibule.accounts.email_change import (
     email_change_request,
 )
 from vestibule.accounts.models import Account
+from vestibule.accounts.services import account_set_password
 from vestibule.audit.models import Event
 from vestibule.config import get_profile
 from vestibule.notifications.models import Message
@@ -171,6 +172,20 @@ def test_a_reused_link_is_refused(client, member):
     again = confirm(client, key)
     assert again.status_code == 410
     assert "Ce lien a déjà été utilisé." in again.content.decode()
+
+
+def test_a_password_change_ends_a_pending_link(client, member):
+    # Whoever asked for the change may be someone who knew the old password.
+    ask(client)
+    key = link_key()
+    account_set_password(
+        account=member, password="un-tout-autre-mot-de-passe", event="password.changed"
+    )
+    client.force_login(member)
+    refused = confirm(client, key)
+    assert refused.status_code == 410
+    member.refresh_from_db()
+    assert member.email == OLD
 
 
 def test_an_unknown_link_is_refused(client, member):

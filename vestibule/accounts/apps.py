@@ -13,6 +13,11 @@ class AccountsConfig(AppConfig):
         # Django never deletes an expired session from the database by itself.
         Job("expired-sessions", "vestibule.accounts.sessions.sessions_purge_expired", 3600),
         Job("delegates-purge", "vestibule.accounts.lifecycle.delegates_purge", 3600),
+        Job(
+            "session-records-purge",
+            "vestibule.accounts.session_records.session_records_purge",
+            3600,
+        ),
     )
 
     def ready(self) -> None:

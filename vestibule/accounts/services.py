@@ -329,9 +329,13 @@ def account_set_password(
     account_unlock(account=account, event="account.unlocked_by_password", request=request)
     account.set_password(password)
     account.save(update_fields=["password"])
-    Confirmation.objects.filter(account=account, used_at__isnull=True).update(
-        used_at=timezone.now()
-    )
+    # Links sent before: activation, reset, and a new login e-mail asked for (perhaps by
+    # whoever knew the old password).
+    Token.objects.filter(
+        account=account,
+        purpose__in=[*Confirmation.PURPOSES, Token.Purpose.EMAIL_CHANGE],
+        used_at__isnull=True,
+    ).update(used_at=timezone.now())
     event_record(event, request=request, account=account)
     message_enqueue(
         template="password_changed",
