@@ -349,3 +349,57 @@ def test_an_action_posted_without_the_csrf_token_is_refused(chief, marie):
     assert response.status_code == 403
     marie.refresh_from_db()
     assert marie.status == Account.Status.ACTIVE
+
+
+def test_changing_the_email_sends_a_link_to_the_new_address_only(staff_client, chief, marie):
+    response = action(
+        staff_client,
+        marie,
+        "change-email",
+        {"new_email": "Marie.Nouvelle@example.org"},
+        follow=True,
+    )
+    marie.refresh_from_db()
+    assert marie.email == "marie@example.org"  # until the link is opened
+    sent = Message.objects.get()
+    assert (sent.to, sent.template) == ("marie.nouvelle@example.org", "email_change_link")
+    assert any("marie.nouvelle@example.org" in m for m in messages_of(response))
+    event = Event.objects.get(kind="email_change.requested")
+    assert (event.account, event.data["by"]) == (marie, chief.email)
+
+
+@pytest.mark.parametrize(
+    ("language", "value", "error"),
+    [
+        ("fr", "pas-une-adresse", "Saisissez une adresse de courriel valide."),
+        ("en", "pas-une-adresse", "Enter a valid email address."),
+        ("fr", "", "Ce champ est obligatoire."),
+        ("en", "", "This field is required."),
+    ],
+)
+def test_a_malformed_new_email_is_refused_on_the_form(staff_client, marie, language, value, error):
+    staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    response = action(staff_client, marie, "change-email", {"new_email": value})
+    assert response.status_code == 200
+    assert error in section(response.content.decode(), "actions")
+    assert not Message.objects.exists() and not Event.objects.filter(kind__startswith="email")
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("fr", "Un autre compte utilise déjà cette adresse"),
+        ("en", "Another account already uses this e-mail address."),
+    ],
+)
+def test_an_address_taken_by_another_account_is_said_plainly(
+    staff_client, marie, language, message
+):
+    make_account(email="pris@example.org")
+    staff_client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    response = action(
+        staff_client, marie, "change-email", {"new_email": "PRIS@example.org"}, follow=True
+    )
+    assert any(message in shown for shown in messages_of(response))
+    assert not Message.objects.exists()
+    assert not Event.objects.filter(kind="email_change.requested").exists()

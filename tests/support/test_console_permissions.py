@@ -74,6 +74,15 @@ CASES = [
         lambda account: account.sessions_generation == 1,
     ),
     Case(
+        "change_email",
+        "change_account_email",
+        "email_change.requested",
+        lambda account: Token.objects.filter(
+            account=account, purpose=Token.Purpose.EMAIL_CHANGE
+        ).exists(),
+        data={"new_email": "nouvelle@example.org"},
+    ),
+    Case(
         "send_reset",
         "send_account_links",
         "recovery.link_sent",

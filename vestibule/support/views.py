@@ -27,6 +27,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from vestibule.accounts.email_change import email_change_request, email_normalise
 from vestibule.accounts.lifecycle import (
     AccountActionRefused,
     account_delete,
@@ -201,6 +202,25 @@ def delete(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
 
 
 @require_POST
+@staff_action("change_email")
+def change_email(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+    """The new address gets a link; it becomes the login only once that link is opened."""
+    form = EmailChangeForm(request.POST)
+    if not form.is_valid():
+        return account_support(
+            request, account.pk, model_admin=model_admin, forms={"email_form": form}
+        )
+    new_email = email_normalise(form.cleaned_data["new_email"])
+    email_change_request(account=account, new_email=new_email, actor=request.user, request=request)
+    return _done(
+        request,
+        account,
+        _("A confirmation link has been sent to %(email)s; the login changes when it is opened.")
+        % {"email": new_email},
+    )
+
+
+@require_POST
 @staff_action("send_links")
 def send_reset(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
     reset_link_send(account=account, actor=request.user, request=request)
@@ -256,6 +276,7 @@ ACTIONS = {
     "disable": disable,
     "enable": enable,
     "delete": delete,
+    "change_email": change_email,
     "send_reset": send_reset,
     "resend_activation": resend_activation,
     "end_sessions": end_sessions,
