@@ -36,6 +36,7 @@ from vestibule.accounts.lifecycle import (
 )
 from vestibule.accounts.lockout import account_unlock
 from vestibule.accounts.models import Account
+from vestibule.accounts.session_records import session_records_of
 from vestibule.accounts.sessions import sessions_end_everywhere
 from vestibule.audit.models import Event
 from vestibule.config import get_profile
@@ -108,7 +109,7 @@ def account_support(
         "account": account,
         "locked_until": _locked_until(account),
         "sign_ins": _events_about(account).filter(kind="sign_in.succeeded")[:SIGN_INS_SHOWN],
-        "sessions": account.session_records.all(),
+        "sessions": session_records_of(account),
         "memberships": Membership.objects.select_related("establishment").filter(account=account),
         "coverage": CoverageRecord.objects.select_related("primary")
         .filter(account=account)
