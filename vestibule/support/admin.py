@@ -5,10 +5,11 @@ the domain apps, adds what calls upward (the flows' links, the privacy export): 
 search by establishment and the support page with its actions (`support/views.py`).
 """
 
+from collections.abc import Callable
 from functools import partial
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -40,7 +41,7 @@ class AccountSupportAdmin(AccountAdmin):
         return format_html('<a href="{}">{}</a>', views.support_url(account), _("Support page"))
 
     def get_urls(self) -> list[URLPattern]:
-        def wrap(view, name: str, route: str) -> URLPattern:
+        def wrap(view: Callable[..., HttpResponse], name: str, route: str) -> URLPattern:
             bound = partial(view, model_admin=self)
             return path(route, self.admin_site.admin_view(bound), name=name)
 
@@ -58,8 +59,12 @@ class AccountSupportAdmin(AccountAdmin):
         ]
 
     def change_view(
-        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context=None
-    ):
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict | None = None,
+    ) -> HttpResponse:
         extra = {**(extra_context or {}), "support_url": _support_url(object_id)}
         return super().change_view(request, object_id, form_url, extra)
 

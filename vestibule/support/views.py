@@ -13,13 +13,13 @@ anyone not signed in as staff is sent to the sign-in page before reaching them.
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 
 from django.contrib import messages
 from django.contrib.admin import ModelAdmin
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -66,20 +66,18 @@ def support_url(account: Account) -> str:
 
 def may_see(user: Account) -> bool:
     """The page is for staff who may view accounts or act on them."""
-    return (
-        user.has_perm("accounts.view_account")
-        or user.has_perm("accounts.change_account")
-        or any(user.has_perm(permission) for permission in PERMISSIONS.values())
+    return user.has_perm("accounts.view_account") or any(
+        user.has_perm(permission) for permission in PERMISSIONS.values()
     )
 
 
-def _events_about(account: Account):
+def _events_about(account: Account) -> QuerySet[Event]:
     # As audit.events_pseudonymise sees them: the account's, and what was typed for it.
     typed = [account.email.lower(), *([account.code] if account.code else [])]
     return Event.objects.filter(Q(account_id=account.pk) | Q(subject__in=typed))
 
 
-def _locked_until(account: Account):
+def _locked_until(account: Account) -> datetime | None:
     if account.locked_at is None:
         return None
     cooloff = get_profile().lockout.cooloff_minutes
@@ -123,7 +121,7 @@ def account_support(
 
 
 def staff_action(permission_key: str) -> Callable:
-    """A POST-only action on the account `pk`, for staff holding its permission.
+    """An action on the account `pk`, for staff holding its permission (a 403 for others).
 
     A refusal of the rules is shown as an error on the support page, and nothing changes:
     each service runs in one transaction and refuses before it writes.
@@ -147,14 +145,16 @@ def staff_action(permission_key: str) -> Callable:
     return decorate
 
 
-def _done(request: HttpRequest, account: Account, message: str, level=messages.SUCCESS):
+def _done(
+    request: HttpRequest, account: Account, message: str, level: int = messages.SUCCESS
+) -> HttpResponse:
     messages.add_message(request, level, message)
     return HttpResponseRedirect(support_url(account))
 
 
 @require_POST
 @staff_action("disable")
-def disable(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+def disable(request: HttpRequest, account: Account, *, model_admin: ModelAdmin) -> HttpResponse:
     form = DisableForm(request.POST)
     if not form.is_valid():
         return account_support(
@@ -168,14 +168,14 @@ def disable(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
 
 @require_POST
 @staff_action("disable")
-def enable(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+def enable(request: HttpRequest, account: Account, *, model_admin: ModelAdmin) -> HttpResponse:
     if account_enable(account=account, actor=request.user, request=request):
         return _done(request, account, _("The account has been enabled."))
     return _done(request, account, _("The account was not disabled."), messages.INFO)
 
 
 @staff_action("delete")
-def delete(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+def delete(request: HttpRequest, account: Account, *, model_admin: ModelAdmin) -> HttpResponse:
     """A page that says what goes and what stays, then the deletion once confirmed."""
     form = DeleteForm(request.POST if request.method == "POST" else None)
     if form.is_valid():
@@ -204,7 +204,9 @@ def delete(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
 
 @require_POST
 @staff_action("change_email")
-def change_email(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+def change_email(
+    request: HttpRequest, account: Account, *, model_admin: ModelAdmin
+) -> HttpResponse:
     """The new address gets a link; it becomes the login only once that link is opened."""
     form = EmailChangeForm(request.POST)
     if not form.is_valid():
@@ -223,7 +225,7 @@ def change_email(request: HttpRequest, account: Account, *, model_admin: ModelAd
 
 @require_POST
 @staff_action("send_links")
-def send_reset(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+def send_reset(request: HttpRequest, account: Account, *, model_admin: ModelAdmin) -> HttpResponse:
     reset_link_send(account=account, actor=request.user, request=request)
     return _done(
         request,
@@ -234,7 +236,9 @@ def send_reset(request: HttpRequest, account: Account, *, model_admin: ModelAdmi
 
 @require_POST
 @staff_action("send_links")
-def resend_activation(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+def resend_activation(
+    request: HttpRequest, account: Account, *, model_admin: ModelAdmin
+) -> HttpResponse:
     activation_link_resend(account=account, actor=request.user, request=request)
     return _done(
         request,
@@ -245,14 +249,16 @@ def resend_activation(request: HttpRequest, account: Account, *, model_admin: Mo
 
 @require_POST
 @staff_action("end_sessions")
-def end_sessions(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+def end_sessions(
+    request: HttpRequest, account: Account, *, model_admin: ModelAdmin
+) -> HttpResponse:
     sessions_end_everywhere(account=account, actor=request.user, request=request)
     return _done(request, account, _("Every session of this account has ended."))
 
 
 @require_POST
 @staff_action("unlock")
-def unlock(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+def unlock(request: HttpRequest, account: Account, *, model_admin: ModelAdmin) -> HttpResponse:
     if account_unlock(account=account, request=request, by=request.user.email):
         return _done(request, account, _("The account has been unlocked."))
     return _done(request, account, _("The account was not locked."), messages.INFO)
@@ -260,7 +266,7 @@ def unlock(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
 
 @require_POST
 @staff_action("export")
-def export(request: HttpRequest, account: Account, *, model_admin: ModelAdmin):
+def export(request: HttpRequest, account: Account, *, model_admin: ModelAdmin) -> HttpResponse:
     """The member's data, as the member would download it (a POST: each one is audited)."""
     data = account_export(account=account, actor=request.user, request=request)
     response = HttpResponse(
