@@ -403,3 +403,15 @@ def test_an_address_taken_by_another_account_is_said_plainly(
     assert any(message in shown for shown in messages_of(response))
     assert not Message.objects.exists()
     assert not Event.objects.filter(kind="email_change.requested").exists()
+
+
+def test_a_support_agent_cannot_end_a_superusers_sessions(chief):
+    clerk = make_account(email="commis@example.org", is_staff=True)
+    clerk.user_permissions.add(Permission.objects.get(codename="end_account_sessions"))
+    client = Client()
+    client.force_login(clerk)
+    before = Account.objects.get(pk=chief.pk).sessions_generation
+    response = action(client, chief, "end-sessions", follow=True)
+    assert any("superuser" in m or "superutilisateur" in m for m in messages_of(response))
+    assert Account.objects.get(pk=chief.pk).sessions_generation == before
+    assert not Event.objects.filter(kind="account.signed_out_everywhere").exists()

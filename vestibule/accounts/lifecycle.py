@@ -102,6 +102,18 @@ def _staff_rules(account: Account, actor: Account | None) -> None:
         raise AccountActionRefused("last_superuser")
 
 
+def account_sessions_end(
+    *, account: Account, actor: Account | None, request: HttpRequest | None = None
+) -> None:
+    """Staff or the operator end every session of `account` (and its sections'). A staff
+    account's sessions are ended only by a superuser: else a support agent could sign a
+    superuser out at will. Staff ending their own use the member's « Se déconnecter partout »."""
+    staff_target = account.is_staff or account.is_superuser
+    if staff_target and actor is not None and actor.pk != account.pk and not actor.is_superuser:
+        raise AccountActionRefused("staff_needs_superuser")
+    sessions_end_everywhere(account=account, actor=actor, request=request)
+
+
 @transaction.atomic
 def account_disable(
     *,

@@ -33,11 +33,11 @@ from vestibule.accounts.lifecycle import (
     account_delete,
     account_disable,
     account_enable,
+    account_sessions_end,
 )
 from vestibule.accounts.lockout import account_unlock
 from vestibule.accounts.models import Account
 from vestibule.accounts.session_records import session_records_of
-from vestibule.accounts.sessions import sessions_end_everywhere
 from vestibule.audit.models import Event
 from vestibule.config import get_profile
 from vestibule.coverage.models import CoverageRecord
@@ -252,7 +252,7 @@ def resend_activation(
 def end_sessions(
     request: HttpRequest, account: Account, *, model_admin: ModelAdmin
 ) -> HttpResponse:
-    sessions_end_everywhere(account=account, actor=request.user, request=request)
+    account_sessions_end(account=account, actor=request.user, request=request)
     return _done(request, account, _("Every session of this account has ended."))
 
 
