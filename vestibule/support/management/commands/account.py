@@ -20,10 +20,10 @@ from vestibule.accounts.lifecycle import (
     account_disable,
     account_enable,
     account_find,
+    account_sessions_end,
 )
 from vestibule.accounts.lockout import account_is_locked
 from vestibule.accounts.models import Account
-from vestibule.accounts.sessions import sessions_end_everywhere
 from vestibule.audit.models import Event
 from vestibule.flows.links import activation_link_resend, reset_link_send
 from vestibule.privacy.services import account_export
@@ -190,7 +190,7 @@ class Command(BaseCommand):
         self.stdout.write(f"the activation link was sent again to {account.email}")
 
     def _end_sessions(self, account: Account, **options: Any) -> None:
-        sessions_end_everywhere(account=account, actor=None)
+        account_sessions_end(account=account, actor=None)
         self.stdout.write(f"every session of {account.email} is ended")
 
     def _export(self, account: Account, **options: Any) -> None:
