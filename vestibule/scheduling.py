@@ -4,7 +4,8 @@ runs them all, so no domain app imports upward to be scheduled.
     class NotificationsConfig(AppConfig):
         jobs = (Job("outbox", "vestibule.notifications.services.messages_send_round", 5),)
 
-A job's function takes no argument and returns how many things it did (for the log line).
+A job's function takes no argument and returns how many things it did (for the log line):
+an int, a tuple of ints (added up), or None for nothing to say.
 It is named by its dotted path, so declaring it imports nothing at start-up.
 """
 

@@ -250,6 +250,17 @@ def test_delete_pseudonymises_the_audit_log_and_frees_the_email_for_a_new_sign_u
     assert again.outcome == "created" and again.account.member_id == member.pk
 
 
+def test_delete_keeps_the_events_of_others_but_not_the_deleted_actors_name_in_them():
+    agent = staff()
+    other = make_account(email="other@example.org")
+    account_disable(account=other, reason="fraud", actor=agent)
+    pseudonym = account_delete(account=agent, actor=None)
+    disabled = Event.objects.get(kind="account.disabled")
+    assert disabled.subject == "other@example.org"  # the other member's event stays theirs
+    assert disabled.data["by"] == pseudonym
+    assert not Event.objects.filter(data__by=agent.email).exists()
+
+
 def test_deleting_the_last_administrator_of_an_establishment_is_refused_with_nothing_done(
     use_profile,
 ):

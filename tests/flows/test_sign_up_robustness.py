@@ -149,14 +149,14 @@ def test_active_accounts_are_never_purged(use_profile):
 
 
 @pytest.mark.django_db
-def test_the_send_mail_loop_also_purges(use_profile, capsys):
+def test_the_worker_also_purges_under_its_old_name_send_mail(use_profile, capsys):
     use_profile("community")
     Account.objects.create(
         email="old@example.org", kind="member", created_at=timezone.now() - timedelta(days=4)
     )
     call_command("send_mail", "--once")
     assert not Account.objects.exists()
-    assert "purged 1" in capsys.readouterr().out
+    assert "purge-unactivated 1" in capsys.readouterr().out
 
 
 @pytest.mark.django_db

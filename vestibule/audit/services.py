@@ -57,6 +57,12 @@ def events_pseudonymise(*, account: Any, pseudonym: str) -> int:
     which browser does not (GDPR art. 17, Law 25 s. 28.1). Returns how many were changed.
     """
     typed = [account.email.lower(), *([account.code] if getattr(account, "code", None) else [])]
+    # Where the account acted on others (staff, an establishment's administrator), the events
+    # are the others' and stay theirs; only the actor's name in them gives way.
+    acted = list(Event.objects.filter(data__by=account.email.lower()))
+    for event in acted:
+        event.data["by"] = pseudonym
+    Event.objects.bulk_update(acted, ["data"])
     return Event.objects.filter(Q(account_id=account.pk) | Q(subject__in=typed)).update(
         account=None, subject=pseudonym, ip_address=None, user_agent=""
     )

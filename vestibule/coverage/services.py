@@ -404,7 +404,8 @@ def coverage_invitations_send(*, request: HttpRequest | None = None) -> int:
                 request=request,
             )
             sent += 1
-    event_record("coverage.invitations_sent", request=request, count=sent)
+    if sent:  # an hourly job: a round that sent nothing writes nothing
+        event_record("coverage.invitations_sent", request=request, count=sent)
     return sent
 
 

@@ -10,7 +10,9 @@ from vestibule.coverage.services import coverage_import, coverage_invitations_se
 class Command(BaseCommand):
     help = (
         "Import or update coverage records from a CSV file (columns: region, plan, first_name, "
-        "last_name, emails, primary_email, allows_dependents); see docs/coverage.md."
+        "last_name, emails, primary_email, allows_dependents); see docs/coverage.md. "
+        "Records not invited yet get their access code from `vestibule worker` within the "
+        "hour, or now with --send-invitations."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -36,4 +38,4 @@ class Command(BaseCommand):
             self.stdout.write(line)
         if send_invitations:
             queued = coverage_invitations_send()
-            self.stdout.write(f"invitations queued {queued} (vestibule send-mail sends them)")
+            self.stdout.write(f"invitations queued {queued} (vestibule worker sends them)")

@@ -15,4 +15,4 @@ class Command(BaseCommand):
         if not profile.regions:
             raise CommandError(f"profile {profile.name!r} lists no regions: coverage is off")
         queued = coverage_invitations_send()
-        self.stdout.write(f"invitations queued {queued} (vestibule send-mail sends them)")
+        self.stdout.write(f"invitations queued {queued} (vestibule worker sends them)")
