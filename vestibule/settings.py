@@ -87,7 +87,9 @@ INSTALLED_APPS = [
     # Before oauth2_provider: its templates (consent, errors) are replaced by ours.
     "vestibule.oidc",
     "oauth2_provider",
+    "vestibule.webhooks",
     "vestibule.flows",
+    "vestibule.api",
     "vestibule.privacy",
     "vestibule.support",
     "vestibule.web",
@@ -306,6 +308,14 @@ OAUTH2_PROVIDER = {
         "profile": "Your name and language",
         "email": "Your e-mail address",
         "membership": "Your member kind, licence, region, establishments and coverage",
+        # The management API's scopes (vestibule/api): granted to API clients only, through
+        # the client-credentials grant, each client holding the ones it was given.
+        "registry:read": "Read the member registry",
+        "registry:write": "Change the member registry",
+        "accounts:read": "Read accounts",
+        "accounts:write": "Disable, enable accounts, send their links, end their sessions",
+        "coverage:write": "Change coverage records",
+        "audit:read": "Read the security events",
     },
     "DEFAULT_SCOPES": ["openid"],
     # Authorization code only (no implicit or hybrid flow), S256 only, exact redirect URIs.

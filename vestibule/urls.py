@@ -9,6 +9,7 @@ urlpatterns = [
     path("establishments/", include("vestibule.establishments.urls")),
     path("coverage/", include("vestibule.coverage.urls")),
     path("o/", include("vestibule.oidc.urls")),
+    path("api/", include("vestibule.api.urls")),
     path("account/privacy/", include("vestibule.privacy.urls")),
     # Staff sign in on the members' sign-in page: one place for lockout, blocking and audit.
     path(
