@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vestibule.accounts.lifecycle import AccountActionRefused
 from vestibule.accounts.models import Account
-from vestibule.audit.services import event_record
+from vestibule.audit.services import actor_label, event_record
 from vestibule.config import get_profile
 from vestibule.notifications.services import message_enqueue
 from vestibule.throttle import counters
@@ -61,7 +61,7 @@ class EmailChangeRefused(AccountActionRefused):
 
 
 def _by(actor: Account | None) -> str:
-    return actor.email if actor is not None else "operator"
+    return actor_label(actor)
 
 
 def email_normalise(email: str) -> str:

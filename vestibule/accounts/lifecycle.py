@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vestibule.accounts.models import Account
 from vestibule.accounts.sessions import sessions_end_everywhere
-from vestibule.audit.services import event_record, events_pseudonymise
+from vestibule.audit.services import actor_label, event_record, events_pseudonymise
 from vestibule.config import get_profile
 from vestibule.registry.identifiers import code_is_ascii, normalise_code
 from vestibule.registry.models import Member
@@ -56,7 +56,7 @@ class AccountActionRefused(Exception):
 
 
 def _by(actor: Account | None) -> str:
-    return actor.email if actor is not None else "operator"
+    return actor_label(actor)
 
 
 def account_find(identifier: str) -> Account:

@@ -22,7 +22,7 @@ from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext as _
 
 from vestibule.accounts.models import Account, SessionRecord
-from vestibule.audit.services import event_record
+from vestibule.audit.services import actor_label, event_record
 from vestibule.config import get_profile
 from vestibule.notifications.sealing import InvalidToken, body_seal, body_unseal
 from vestibule.throttle.addresses import client_ip
@@ -194,7 +194,7 @@ def session_end(
         "session.ended",
         request=request,
         account=account,
-        by=actor.email if actor is not None else "operator",
+        by=actor_label(actor),
         session_ip=record.ip_address,
         session_browser=record.user_agent[:100],
     )

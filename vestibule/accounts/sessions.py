@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from vestibule.accounts.middleware import session_start
 from vestibule.accounts.models import Account
 from vestibule.accounts.session_records import records_end, session_record_open
-from vestibule.audit.services import event_record
+from vestibule.audit.services import actor_label, event_record
 
 BACKEND = "vestibule.accounts.backends.IdentifierBackend"
 
@@ -58,7 +58,7 @@ def sessions_end_everywhere(
         "account.signed_out_everywhere",
         request=request,
         account=account,
-        by=actor.email if actor is not None else "operator",
+        by=actor_label(actor),
     )
     sessions_ended.send(sender=Account, account=account, request=request, reason="everywhere")
 

@@ -1,5 +1,8 @@
 """The one way to write a security event."""
 
+import contextlib
+import contextvars
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,6 +14,26 @@ from django.utils import timezone
 from vestibule.audit.models import Event
 from vestibule.config import get_profile
 from vestibule.throttle.addresses import client_ip
+
+# Who acts when no staff account does: "operator" on the command line, "api:<client id>"
+# for a management API client (set by the API around each request).
+_acting = contextvars.ContextVar("vestibule_acting", default="operator")
+
+
+@contextlib.contextmanager
+def acting_as(label: str) -> Iterator[None]:
+    """Name the non-person actor of every action inside the block (e.g. "api:abc123")."""
+    token = _acting.set(label)
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
+def actor_label(actor: Any) -> str:
+    """The audit log's `by` of an action: the staff account's e-mail, else the current
+    non-person actor ("operator", or an API client)."""
+    return actor.email if actor is not None else _acting.get()
 
 
 def event_record(

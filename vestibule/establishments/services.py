@@ -21,7 +21,7 @@ from vestibule.accounts.lifecycle import account_disable, account_enable
 from vestibule.accounts.models import Account
 from vestibule.accounts.password_policy import password_check, password_check_for
 from vestibule.accounts.services import account_set_password
-from vestibule.audit.services import event_record
+from vestibule.audit.services import actor_label, event_record
 from vestibule.config import Profile, get_profile
 from vestibule.establishments.models import Establishment, Invitation, Membership
 from vestibule.notifications.services import message_enqueue
@@ -494,7 +494,7 @@ def establishment_open(
         subject=establishment.public_id,
         establishment=establishment.public_id,
         name=name,
-        by=actor.email if actor is not None else "operator",
+        by=actor_label(actor),
         administrator=admin_email,
     )
     first_name, _space, last_name = admin_name.strip().partition(" ")

@@ -15,7 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from vestibule.accounts.lifecycle import AccountActionRefused
 from vestibule.accounts.models import Account, Confirmation
 from vestibule.accounts.services import activation_lifetime, link_send
-from vestibule.audit.services import event_record
+from vestibule.audit.services import actor_label, event_record
 from vestibule.config import Flow, get_profile
 
 
@@ -47,7 +47,7 @@ def _staff_rule(account: Account, actor: Account | None) -> None:
 
 
 def _by(actor: Account | None) -> str:
-    return actor.email if actor is not None else "operator"
+    return actor_label(actor)
 
 
 @transaction.atomic

@@ -18,7 +18,7 @@ from vestibule.accounts import lifecycle
 from vestibule.accounts.models import Account
 from vestibule.accounts.sessions import sessions_end_everywhere
 from vestibule.audit.models import Event
-from vestibule.audit.services import event_record
+from vestibule.audit.services import actor_label, event_record
 from vestibule.config import get_profile
 from vestibule.coverage.models import CoverageRecord
 from vestibule.coverage.selectors import family_rows
@@ -161,7 +161,7 @@ def account_export(
         "account.exported",
         request=request,
         account=account,
-        by=actor.email if actor is not None else "operator",
+        by=actor_label(actor),
     )
     return export
 
@@ -244,7 +244,10 @@ def deletions_due() -> int:
                 # support sees why in the log (e.g. the last administrator of an establishment).
                 Account.objects.filter(pk=pk).update(deletion_requested_at=None)
                 event_record(
-                    "account.deletion_refused", account=account, by="operator", code=refused.code
+                    "account.deletion_refused",
+                    account=account,
+                    by=actor_label(None),
+                    code=refused.code,
                 )
                 continue
         deleted += 1
