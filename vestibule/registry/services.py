@@ -1,18 +1,25 @@
-"""Importing the member roster from CSV, and the registry rules the import applies.
+"""The member roster's writes (CSV import, the API's upsert, batch and deactivation), the
+registry rules they all apply, and the read of the members changed since a point.
 
 Columns (header row required): kind, code, email, first_name, last_name, region, active.
 A member set inactive (or, in a full import, absent from the file) can no longer sign in:
 the accounts app hears of it through `signals.members_changed` and disables the account.
 """
 
+import base64
 import dataclasses
-from collections.abc import Iterable
-from typing import IO
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
 
+from vestibule.audit.services import event_record
 from vestibule.config import Profile
 from vestibule.csv_import import CsvFile, value_too_long
 from vestibule.registry.identifiers import code_is_ascii, normalise_code, normalise_email
@@ -25,6 +32,10 @@ FIELDS = ("kind", "email", "first_name", "last_name", "region", "active")
 TRUE = {"1", "true", "yes", "oui", "y", "o", ""}
 FALSE = {"0", "false", "no", "non", "n"}
 BATCH = 2000
+BATCH_MAX = 10_000  # rows of one API batch
+# pg_advisory_xact_lock's key for the registry's writers (SQLite's IMMEDIATE transactions
+# already run one writer at a time).
+REGISTRY_LOCK = 0x7665_7374  # "vest"
 # The columns' sizes in the database: PostgreSQL refuses a longer value, SQLite keeps it.
 LENGTHS = {
     name: Member._meta.get_field(name).max_length
@@ -90,6 +101,114 @@ def _clean_row(row: dict[str, str], profile: Profile) -> Member:
     )
 
 
+class MemberRefused(ValueError):
+    """A member the registry refuses; `str()` is the reason, in the CSV import's words."""
+
+
+class _Roster:
+    """The registry as a set of rows finds it: each row, in order, is created, updated,
+    unchanged or refused against the members on file and the rows before it. One rule for
+    the CSV import, the API's batch and its upsert; `members` must hold every member whose
+    code or e-mail the rows name."""
+
+    def __init__(self, members: Iterable[Member], position: str) -> None:
+        self.position = position  # what a row's number is: "line" (CSV) or "index" (JSON)
+        self.existing = {m.code: m for m in members}
+        self.was_active = {m.pk: m.active for m in self.existing.values()}
+        self.owner_of_email = {m.email.lower(): m.code for m in self.existing.values()}
+        self.seen: dict[str, int] = {}
+        self.to_create: list[Member] = []
+        self.to_update: list[Member] = []
+        self.moving: list[Member] = []  # updated members whose e-mail changes
+        self.unchanged = 0
+
+    def take(self, number: int, member: Member) -> str:
+        """ "created", "updated" or "unchanged"; MemberRefused when the row cannot be."""
+        if member.code in self.seen:
+            raise MemberRefused(
+                f"code {member.code} repeats {self.position} {self.seen[member.code]}"
+            )
+        owner = self.owner_of_email.get(member.email)
+        if owner is not None and owner != member.code:
+            raise MemberRefused(f"e-mail {member.email} already belongs to member {owner}")
+        self.seen[member.code] = number
+        current = self.existing.get(member.code)
+        if current is None:
+            self.to_create.append(member)
+            outcome = "created"
+        elif all(getattr(current, f) == getattr(member, f) for f in FIELDS):
+            self.unchanged += 1
+            return "unchanged"
+        else:
+            old_email = current.email.lower()
+            if old_email != member.email.lower():
+                self.moving.append(current)
+            if self.owner_of_email.get(old_email) == current.code:
+                del self.owner_of_email[old_email]
+            for field in FIELDS:
+                setattr(current, field, getattr(member, field))
+            self.to_update.append(current)
+            outcome = "updated"
+        self.owner_of_email[member.email] = member.code
+        return outcome
+
+    def write(self, report: ImportReport, absent: Sequence[Member] = ()) -> None:
+        """Write the rows taken (and make `absent` inactive); tell the apps above."""
+        now = timezone.now()
+        for member in self.to_update:
+            member.updated_at = now  # bulk_update skips auto_now; GET /members reads it
+        with transaction.atomic():
+            _write(self.to_create, self.to_update, self.moving)
+            if absent:
+                Member.objects.filter(pk__in=[m.pk for m in absent]).update(
+                    active=False, updated_at=now
+                )
+            was = self.was_active
+            deactivated = [m.pk for m in self.to_update if was[m.pk] and not m.active]
+            deactivated += [m.pk for m in absent]
+            activated = [m.pk for m in self.to_update if not was[m.pk] and m.active]
+            if deactivated or activated:
+                for _receiver, lines in members_changed.send(
+                    sender=Member, deactivated=deactivated, activated=activated
+                ):
+                    report.notes.extend(lines or [])
+        report.created, report.updated = len(self.to_create), len(self.to_update)
+        report.unchanged = self.unchanged
+        report.absent = len(absent)
+        report.rejected.sort()
+
+
+def _registry_lock() -> None:
+    """One registry writer at a time, so two API clients never both take one e-mail or
+    code (the unique index would turn the second into an error for its whole batch)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REGISTRY_LOCK])
+
+
+def _row_text(row: Mapping[str, Any]) -> dict[str, str]:
+    """A JSON row as the CSV import reads its lines: text, `active` as yes/no."""
+    text = {}
+    for column, value in row.items():
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        text[column] = "" if value is None else str(value)
+    return text
+
+
+def _members_named(codes: set[str], emails: set[str]) -> list[Member]:
+    """The members holding one of `codes` or `emails` (lower-case), in chunks of IN (…)."""
+    found: dict[int, Member] = {}
+    codes_, emails_ = sorted(codes), sorted(emails)
+    for start in range(0, max(len(codes_), len(emails_)), BATCH):
+        query = Member.objects.alias(email_lower=Lower("email")).filter(
+            Q(code__in=codes_[start : start + BATCH])
+            | Q(email_lower__in=emails_[start : start + BATCH])
+        )
+        found.update((m.pk, m) for m in query)
+    return list(found.values())
+
+
 def member_import(
     *, rows: IO[bytes] | IO[str], profile: Profile, full: bool = False
 ) -> ImportReport:
@@ -111,15 +230,9 @@ def member_import(
         report.rejected.append((1, file.error or f"header lacks column(s): {', '.join(missing)}"))
         return report
 
-    existing = {m.code: m for m in Member.objects.all()}
-    existing_active = {m.pk: m.active for m in existing.values()}
-    owner_of_email = {m.email.lower(): m.code for m in existing.values()}
-    seen_codes: dict[str, int] = {}
+    roster = _Roster(Member.objects.all(), position="line")
     present: set[str] = set()  # every code the file names, on accepted and rejected lines
     unreadable = 0
-    to_create: list[Member] = []
-    to_update: list[Member] = []
-    moving: list[Member] = []  # updated members whose e-mail changes
     for record in file:
         line = record.line
         if record.error or not (record.values.get("code") or "").strip():
@@ -129,63 +242,126 @@ def member_import(
         try:
             if record.error:
                 raise ValueError(record.error)
-            member = _clean_row(record.values, profile)
+            roster.take(line, _clean_row(record.values, profile))
         except ValueError as error:
             report.rejected.append((line, str(error)))
-            continue
-        if member.code in seen_codes:
-            report.rejected.append(
-                (line, f"code {member.code} repeats line {seen_codes[member.code]}")
-            )
-            continue
-        owner = owner_of_email.get(member.email)
-        if owner is not None and owner != member.code:
-            report.rejected.append(
-                (line, f"e-mail {member.email} already belongs to member {owner}")
-            )
-            continue
-        seen_codes[member.code] = line
-        current = existing.get(member.code)
-        if current is None:
-            to_create.append(member)
-        elif all(getattr(current, f) == getattr(member, f) for f in FIELDS):
-            report.unchanged += 1
-            continue
-        else:
-            old_email = current.email.lower()
-            if old_email != member.email.lower():
-                moving.append(current)
-            if owner_of_email.get(old_email) == current.code:
-                del owner_of_email[old_email]
-            for field in FIELDS:
-                setattr(current, field, getattr(member, field))
-            to_update.append(current)
-        owner_of_email[member.email] = member.code
 
-    was_active = {m.pk: existing_active[m.pk] for m in to_update}
     absent: list[Member] = []
     if full and not unreadable:
-        absent = [m for code, m in existing.items() if code not in present and m.active]
+        absent = [m for code, m in roster.existing.items() if code not in present and m.active]
     elif full:
         report.notes.append(
             f"full import: {unreadable} line(s) without a readable code, "
             "so no absent member was made inactive"
         )
-    with transaction.atomic():
-        _write(to_create, to_update, moving)
-        if absent:
-            Member.objects.filter(pk__in=[m.pk for m in absent]).update(active=False)
-        deactivated = [m.pk for m in to_update if was_active[m.pk] and not m.active]
-        deactivated += [m.pk for m in absent]
-        activated = [m.pk for m in to_update if not was_active[m.pk] and m.active]
-        if deactivated or activated:
-            for _receiver, lines in members_changed.send(
-                sender=Member, deactivated=deactivated, activated=activated
-            ):
-                report.notes.extend(lines or [])
-    report.created, report.updated, report.absent = len(to_create), len(to_update), len(absent)
-    report.rejected.sort()
+    roster.write(report, absent)
     return report
+
+
+@transaction.atomic
+def members_batch(
+    *, rows: list[Mapping[str, Any]], profile: Profile, actor_label: str = "operator"
+) -> ImportReport:
+    """The CSV import's upsert for a JSON list of rows (the API's batch): the same checks and
+    report, rows numbered by their index from 0. Idempotent; a refused row is reported and
+    the others written. At most BATCH_MAX rows."""
+    if len(rows) > BATCH_MAX:
+        raise MemberRefused(f"a batch holds at most {BATCH_MAX} members, not {len(rows)}")
+    report = ImportReport()
+    cleaned: list[tuple[int, Member]] = []
+    for index, row in enumerate(rows):
+        try:
+            cleaned.append((index, _clean_row(_row_text(row), profile)))
+        except ValueError as error:
+            report.rejected.append((index, str(error)))
+    _registry_lock()
+    on_file = _members_named({m.code for _, m in cleaned}, {m.email for _, m in cleaned})
+    roster = _Roster(on_file, position="index")
+    for index, member in cleaned:
+        try:
+            roster.take(index, member)
+        except MemberRefused as refused:
+            report.rejected.append((index, str(refused)))
+    roster.write(report)
+    event_record(
+        "registry.batch_imported",
+        subject=f"{len(rows)} member(s)",
+        by=actor_label,
+        created=report.created,
+        updated=report.updated,
+        unchanged=report.unchanged,
+        rejected=len(report.rejected),
+    )
+    return report
+
+
+@transaction.atomic
+def member_upsert(
+    *, code: str, fields: Mapping[str, Any], profile: Profile, actor_label: str
+) -> tuple[Member, bool]:
+    """Create or update the member `code` with `fields` (the CSV columns but code); (the
+    member, created). MemberRefused with the CSV import's reason when a rule refuses it."""
+    try:
+        member = _clean_row({**_row_text(fields), "code": code}, profile)
+    except ValueError as error:
+        raise MemberRefused(str(error)) from None
+    _registry_lock()
+    roster = _Roster(_members_named({member.code}, {member.email}), position="line")
+    outcome = roster.take(1, member)
+    roster.write(ImportReport())
+    member = Member.objects.get(code=member.code)
+    if outcome != "unchanged":
+        event_record(f"registry.member_{outcome}", subject=member.code, by=actor_label)
+    return member, outcome == "created"
+
+
+@transaction.atomic
+def member_deactivate(*, code: str, actor_label: str) -> Member:
+    """Make the member inactive (never deleted: their account's history stays); the linked
+    account can no longer sign in. Member.DoesNotExist for an unknown code."""
+    _registry_lock()
+    member = Member.objects.select_for_update().get(code=normalise_code(code))
+    if member.active:
+        member.active = False
+        member.save(update_fields=["active", "updated_at"])
+        members_changed.send(sender=Member, deactivated=[member.pk], activated=[])
+        event_record("registry.member_deactivated", subject=member.code, by=actor_label)
+    return member
+
+
+def _cursor_encode(member: Member) -> str:
+    position = f"{member.updated_at.isoformat()}|{member.pk}"
+    return base64.urlsafe_b64encode(position.encode()).decode().rstrip("=")
+
+
+def _cursor_decode(cursor: str) -> tuple[datetime, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+        moment, pk = raw.split("|")
+        updated_at = datetime.fromisoformat(moment)
+        if updated_at.tzinfo is None:
+            raise ValueError
+        return updated_at, int(pk)
+    except ValueError:
+        raise MemberRefused("cursor is not one this API gave") from None
+
+
+def members_changed_since(
+    *, updated_since: datetime | None = None, cursor: str = "", limit: int = 100
+) -> tuple[list[Member], str]:
+    """Members changed at or after `updated_since`, oldest change first, `limit` at a time;
+    (members, the cursor of the next page or "" after the last). The order, on (updated_at,
+    id), is stable: a member changed while a client pages comes again, later, as changed."""
+    members = Member.objects.order_by("updated_at", "pk")
+    if updated_since is not None:
+        members = members.filter(updated_at__gte=updated_since)
+    if cursor:
+        updated_at, pk = _cursor_decode(cursor)
+        members = members.filter(Q(updated_at__gt=updated_at) | Q(updated_at=updated_at, pk__gt=pk))
+    page = list(members[: limit + 1])
+    if len(page) > limit:
+        return page[:limit], _cursor_encode(page[limit - 1])
+    return page, ""
 
 
 @transaction.atomic
@@ -198,5 +374,5 @@ def _write(to_create: Iterable[Member], to_update: list[Member], moving: list[Me
         ["email"],
         batch_size=BATCH,
     )
-    Member.objects.bulk_update(to_update, list(FIELDS), batch_size=BATCH)
+    Member.objects.bulk_update(to_update, [*FIELDS, "updated_at"], batch_size=BATCH)
     Member.objects.bulk_create(list(to_create), batch_size=BATCH)
