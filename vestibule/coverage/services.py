@@ -8,6 +8,7 @@ in the same transaction.
 """
 
 import dataclasses
+import re
 from datetime import datetime, timedelta
 from typing import IO, Any
 
@@ -19,13 +20,13 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from vestibule.accounts.models import Account
-from vestibule.audit.services import event_record
+from vestibule.audit.services import actor_label, event_record
 from vestibule.config import Profile, get_profile
 from vestibule.coverage import throttles
 from vestibule.coverage.codes import code_display, code_is_well_formed, code_normalise
 from vestibule.coverage.models import AccessCode, CoverageRecord, InvitedEmail
 from vestibule.coverage.selectors import coverage_of, region_label
-from vestibule.csv_import import CsvFile, value_too_long
+from vestibule.csv_import import _CONTROL, CsvFile, value_too_long
 from vestibule.notifications.services import message_enqueue
 from vestibule.throttle.addresses import client_ip
 from vestibule.tokens.models import Token
@@ -574,6 +575,84 @@ def coverage_import(
     return report
 
 
+@dataclasses.dataclass
+class CoverageUpsert:
+    report: ImportReport
+    record: CoverageRecord | None  # the primary record written; None when refused
+    created: bool = False  # the primary record is new
+
+
+# A CSV line ends at a line break, so no imported value ever holds one.
+_LINE_BREAK = re.compile(r"[\n\r]")
+
+
+def coverage_record_upsert(
+    *,
+    profile: Profile,
+    region: str,
+    email: str,
+    record: dict[str, str],
+    dependents: list[dict[str, str]],
+) -> CoverageUpsert:
+    """One primary member's record and its dependents, checked and written as the rows of
+    `vestibule import-coverage` (same rules, same reasons), but all or nothing.
+
+    `record` and each dependent hold the import's columns but region and primary_email: the
+    record, of `region`, is known by `email`, one of its e-mails, and its dependents name it.
+    Reasons number the rows: 1 is the record, 2, 3… its dependents in order. Dependents not
+    listed are left as they are, as the import leaves records missing from a file.
+    Raises CoverageRefused("conflict") when another writer took one of the addresses meanwhile.
+    """
+    report = ImportReport()
+    regions = {r.key for r in profile.regions}
+    if not regions:
+        report.rejected.append((1, f"profile {profile.name!r} lists no regions"))
+        return CoverageUpsert(report, None)
+    key = _email_normalise(email)
+    rows = [
+        {**record, "region": region, "primary_email": ""},
+        *({**dependent, "region": region, "primary_email": key} for dependent in dependents),
+    ]
+    parsed: list[_Row] = []
+    for line, raw in enumerate(rows, start=1):
+        try:
+            for value in raw.values():
+                if control := _CONTROL.search(value) or _LINE_BREAK.search(value):
+                    name = "NUL byte" if control.group() == "\x00" else "control character"
+                    raise ValueError(f"holds a {name} (U+{ord(control.group()):04X})")
+            parsed.append(_row_parse(line, raw, regions))
+        except ValueError as error:
+            report.rejected.append((line, str(error)))
+    if parsed and parsed[0].line == 1 and key not in parsed[0].emails:
+        report.rejected.append((1, f"e-mail {key!r} is not one of the record's e-mails"))
+    if report.rejected:
+        return CoverageUpsert(report, None)
+    try:
+        with transaction.atomic():
+            addresses = {address for row in parsed for address in row.emails}
+            existing = _Existing.load({region}, addresses)
+            accepted = _primaries_resolve(_rows_match(parsed, existing, report), existing, report)
+            if report.rejected:
+                report.rejected.sort()
+                return CoverageUpsert(report, None)
+            created = accepted[0].record_id is None
+            _rows_write(accepted, existing, report)
+            report.linked = _accounts_link_waiting(accepted)
+            event_record(
+                "coverage.upserted",
+                subject=key,
+                by=actor_label(None),
+                region=region,
+                created=report.created,
+                updated=report.updated,
+                unchanged=report.unchanged,
+                linked=report.linked,
+            )
+    except IntegrityError:  # a concurrent writer invited one of these addresses first
+        raise CoverageRefused("conflict") from None
+    return CoverageUpsert(report, CoverageRecord.objects.get(pk=accepted[0].record_id), created)
+
+
 def _accounts_link_waiting(rows: list[_Row]) -> int:
     """Active accounts of the imported e-mails that have no coverage yet: linked by e-mail.
 
@@ -606,16 +685,31 @@ class _Existing:
     with_dependents: set[int]
 
     @classmethod
-    def load(cls, regions: set[str]) -> "_Existing":
-        records = {r.pk: r for r in CoverageRecord.objects.filter(region__in=regions)}
+    def load(cls, regions: set[str], addresses: set[str] | None = None) -> "_Existing":
+        """Every record of `regions`, or only those invited at one of `addresses` (one API
+        request reads its few records, not its region's thousands)."""
+        records_found = CoverageRecord.objects.filter(region__in=regions)
+        invited = InvitedEmail.objects.filter(region__in=regions)
+        if addresses is not None:
+            owning = invited.filter(email__in=addresses).values("record_id")
+            records_found = records_found.filter(pk__in=owning)
+            invited = invited.filter(record_id__in=owning)
+        records = {r.pk: r for r in records_found}
         owners: dict[tuple[str, str], int] = {}
         emails: dict[int, dict[str, tuple[int, str]]] = {}
-        for pk, region, email, kind, record_id in InvitedEmail.objects.filter(
-            region__in=regions
-        ).values_list("pk", "region", "email", "kind", "record_id"):
+        for pk, region, email, kind, record_id in invited.values_list(
+            "pk", "region", "email", "kind", "record_id"
+        ):
             owners[region, email] = record_id
             emails.setdefault(record_id, {})[email] = (pk, kind)
-        with_dependents = {r.primary_id for r in records.values() if r.primary_id}
+        if addresses is None:
+            with_dependents = {r.primary_id for r in records.values() if r.primary_id}
+        else:
+            with_dependents = set(
+                CoverageRecord.objects.filter(primary_id__in=records).values_list(
+                    "primary_id", flat=True
+                )
+            )
         return cls(records, owners, emails, with_dependents)
 
 
