@@ -10,6 +10,7 @@ from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.utils import timezone
 from oauth2_provider.models import AccessToken, Application, Grant, IDToken, RefreshToken
 from oauth2_provider.oauth2_validators import OAuth2Validator
@@ -24,6 +25,22 @@ AUTH_TIME = "_vestibule_auth_time"  # when the member signed in, for the id_toke
 USED_BY = "_vestibule_used_by"  # the token family the code was exchanged for
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters; the syntax allows 43 to 128.
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
+
+
+# The scopes a members' section may ask for; every other scope of the server belongs to the
+# management API, granted only to an API client holding it (vestibule/api).
+MEMBER_SCOPES = frozenset({"openid", *claims.CLAIM_SCOPES.values()})
+
+
+def _api_client(client: Any) -> Any:
+    """The API client of an application (its `api_client` row), None for a section.
+    Reached by the relation the API's model declares: this app does not import the API."""
+    if client is None:
+        return None
+    try:
+        return client.api_client
+    except (ObjectDoesNotExist, AttributeError):
+        return None
 
 
 # The sections read once per authorization request: the authorization view's own checks and
@@ -78,6 +95,39 @@ class VestibuleValidator(OAuth2Validator):
         if known is not None and client is not None:
             known.setdefault(client_id, client)
         return client
+
+    # --- who may ask for which scope, by which grant ---
+
+    def validate_scopes(self, client_id, scopes, client, request, *args, **kwargs) -> bool:
+        """A section gets member scopes only; an API client only the API scopes it holds."""
+        if not super().validate_scopes(client_id, scopes, client, request, *args, **kwargs):
+            return False
+        api_client = _api_client(client)
+        if api_client is None:
+            return set(scopes) <= MEMBER_SCOPES
+        return not (set(scopes) & MEMBER_SCOPES) and set(scopes) <= set(api_client.scopes)
+
+    def get_default_scopes(self, client_id, request, *args, **kwargs) -> list[str]:
+        """An API client asking for no scope is given all of its own (never `openid`)."""
+        api_client = _api_client(request.client)
+        if api_client is not None:
+            return list(api_client.scopes)
+        return super().get_default_scopes(client_id, request, *args, **kwargs)
+
+    def validate_grant_type(self, client_id, grant_type, client, request, *args, **kwargs):
+        """Client credentials are an API client's grant, and its only one: whatever its
+        application was changed to, it never obtains a code or a member's token."""
+        is_api_client = _api_client(client or request.client) is not None
+        if is_api_client != (grant_type == "client_credentials"):
+            return False
+        return super().validate_grant_type(client_id, grant_type, client, request, *args, **kwargs)
+
+    def validate_response_type(self, client_id, response_type, client, request, *args, **kwargs):
+        if _api_client(client) is not None:
+            return False
+        return super().validate_response_type(
+            client_id, response_type, client, request, *args, **kwargs
+        )
 
     def is_pkce_required(self, client_id: str, request: Any) -> bool:
         """Required of public clients (they hold no secret); accepted from every client."""
