@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
@@ -53,14 +54,17 @@ def event_record(
         account = None
     if not subject and account is not None:
         subject = account.email
-    return Event.objects.create(
-        kind=kind,
-        account=account,
-        subject=subject[:254],
-        ip_address=ip_address,
-        user_agent=user_agent,
-        data=data,
-    )
+    # One transaction with what post_save writes (the webhooks' deliveries), without a
+    # savepoint when the caller's transaction already holds it.
+    with transaction.atomic(savepoint=False):
+        return Event.objects.create(
+            kind=kind,
+            account=account,
+            subject=subject[:254],
+            ip_address=ip_address,
+            user_agent=user_agent,
+            data=data,
+        )
 
 
 def event_record_coalesced(kind: str, *, key: str, window: int = 60, **fields: Any) -> None:
