@@ -105,6 +105,10 @@ class MemberRefused(ValueError):
     """A member the registry refuses; `str()` is the reason, in the CSV import's words."""
 
 
+class MemberConflict(MemberRefused):
+    """Refused for another member on file: the e-mail address is theirs."""
+
+
 class _Roster:
     """The registry as a set of rows finds it: each row, in order, is created, updated,
     unchanged or refused against the members on file and the rows before it. One rule for
@@ -130,7 +134,7 @@ class _Roster:
             )
         owner = self.owner_of_email.get(member.email)
         if owner is not None and owner != member.code:
-            raise MemberRefused(f"e-mail {member.email} already belongs to member {owner}")
+            raise MemberConflict(f"e-mail {member.email} already belongs to member {owner}")
         self.seen[member.code] = number
         current = self.existing.get(member.code)
         if current is None:
