@@ -19,6 +19,8 @@ COMMANDS = {
     "import-coverage": "import or update coverage records from a CSV (--send-invitations)",
     "send-coverage-invitations": "e-mail an access code to each coverage record not invited yet",
     "oidc-client": "members' sections (OpenID Connect clients): add, list, remove, rotate-secret",
+    "api-client": "management API clients (OAuth client credentials): add, list, remove, "
+    "rotate-secret",
     "oidc-key": "OpenID Connect signing keys: rotate, prune, show (then restart the nodes)",
 }
 

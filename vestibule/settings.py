@@ -90,6 +90,8 @@ INSTALLED_APPS = [
     "vestibule.webhooks",
     "vestibule.flows",
     "vestibule.api",
+    # django-ninja: its bundled Swagger UI files for /api/v1/docs (else it links a CDN).
+    "ninja",
     "vestibule.privacy",
     "vestibule.support",
     "vestibule.web",
