@@ -54,11 +54,17 @@ class VestibuleSchema(OpenAPISchema):
         result = super().responses(operation)
         self.schemas.setdefault("Problem", ProblemSchema.model_json_schema())
         problem = {MEDIA_TYPE: {"schema": {"$ref": f"{self.api.openapi_ref_prefix}Problem"}}}
+        # Every error is a problem, whatever media type ninja wrote for the declared ones.
+        for status, answer in result.items():
+            if int(status) >= 400:
+                answer["content"] = problem
+        expected = {"422": COMMON_PROBLEMS["422"], "500": "Something failed on the server."}
+        if operation.auth_callbacks:
+            expected.update(COMMON_PROBLEMS)
+        if "{" in operation.path:
+            expected["404"] = "Nothing has this identifier."
         documented = {str(status) for status in result}
-        extra = (
-            dict(COMMON_PROBLEMS) if operation.auth_callbacks else {"422": COMMON_PROBLEMS["422"]}
-        )
-        for status, description in {**extra, "500": "Something failed on the server."}.items():
+        for status, description in expected.items():
             if status not in documented:
                 result[int(status)] = {"description": description, "content": problem}
         return result
@@ -168,7 +174,8 @@ api = VestibuleApi(
 register(api)
 api.add_decorator(body_capped, mode="view")
 api.add_decorator(acting_as_client, mode="operation")
-api.add_router("/members", members.router)
+# The members router names its own paths (/members/{code}, /members:batch).
+api.add_router("", members.router)
 api.add_router("/accounts", accounts.router)
 api.add_router("/coverage", coverage.router)
 api.add_router("/events", events.router)
