@@ -79,3 +79,17 @@ def test_the_command_is_listed_in_vestibule_help():
     from vestibule.cli import usage
 
     assert "api-client" in usage()
+
+
+@pytest.mark.parametrize(
+    "language,expected",
+    [("en", "Unknown API scope openid"), ("fr", "Portée d’API inconnue : openid")],
+)
+def test_the_refusal_reads_in_the_consoles_language(language, expected):
+    from django.utils import translation
+
+    from vestibule.api.clients import ApiClientError, api_client_add
+
+    with translation.override(language), pytest.raises(ApiClientError) as refused:
+        api_client_add(name="CRM", scopes=["openid"])
+    assert str(refused.value).startswith(expected)
