@@ -73,3 +73,20 @@ def test_bad_input_is_refused_with_code_2(args, message):
         webhook(*args)
     assert refused.value.returncode == 2
     assert not Endpoint.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "sign out is not an event kind."),
+        ("fr", "sign out n’est pas un type d’événement."),
+    ],
+)
+def test_the_refusal_is_in_the_operators_language(language, message):
+    from django.utils import translation
+
+    from vestibule.webhooks.services import WebhookError, endpoint_add
+
+    with translation.override(language), pytest.raises(WebhookError) as refused:
+        endpoint_add(url="https://siem.example.org/", kinds=["sign out"])
+    assert str(refused.value) == message

@@ -19,6 +19,7 @@ import dataclasses
 import re
 
 from django.db import connection
+from django.db.models import BooleanField
 from django.db.models.expressions import RawSQL
 
 from vestibule.audit.models import Event
@@ -57,8 +58,10 @@ def events_page(*, after: Cursor | None = None, limit: int = 100) -> tuple[list[
     if connection.vendor == "postgresql":
         events = events.filter(xid__lt=_finished())
     if after is not None:
-        # xid >= first, so the index range starts at the cursor's transaction.
-        events = events.filter(xid__gte=after.xid).exclude(xid=after.xid, id__lte=after.id)
+        # A row comparison: the (xid, id) index starts its ordered scan right at the cursor
+        # and the LIMIT stops it, also before the table's statistics are known.
+        later = RawSQL("(xid, id) > (%s, %s)", (after.xid, after.id), BooleanField())
+        events = events.filter(later)
     page = list(events.order_by("xid", "id")[:limit])
     if not page:
         return page, after or Cursor()
