@@ -61,12 +61,7 @@ schema = schemathesis.openapi.from_dict(DESCRIPTION)
 
 # Bugs the fuzzer found in other routers, reported to their authors: each case fails today
 # and must pass once fixed (strict), so this list empties as they are.
-KNOWN_FAILURES = {
-    "POST /api/v1/members:batch": (
-        "a body over 64 KiB (the batch's own cap is 5 MiB) gets the site's HTML 413 page from "
-        "vestibule.web.middleware.RequestSizeMiddleware, not a problem (ST105)"
-    ),
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def test_the_running_server_serves_the_description_fuzzed(server):
