@@ -17,7 +17,6 @@ import json
 import pytest
 import requests
 import schemathesis
-from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -102,12 +101,6 @@ def test_every_operation_answers_as_documented(operation, server, every_scope):
 
 
 # Found by an earlier run of the fuzzer (schemathesis's coverage phase); kept as one request.
-@pytest.mark.xfail(
-    connection.vendor == "postgresql",
-    strict=True,
-    reason="500: PostgreSQL holds no time zone offset beyond ±15:59 (DataError), reported to "
-    "the members router's author",
-)
 def test_an_updated_since_with_an_offset_out_of_range_is_no_server_error(server, every_scope):
     answer = requests.get(
         f"{server}/api/v1/members",

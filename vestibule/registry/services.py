@@ -9,7 +9,7 @@ the accounts app hears of it through `signals.members_changed` and disables the 
 import base64
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
@@ -358,6 +358,11 @@ def members_changed_since(
     id), is stable: a member changed while a client pages comes again, later, as changed."""
     members = Member.objects.order_by("updated_at", "pk")
     if updated_since is not None:
+        try:
+            # In UTC: PostgreSQL holds no offset beyond ±15:59, which ISO 8601 allows.
+            updated_since = updated_since.astimezone(UTC)
+        except OverflowError:
+            raise MemberRefused("updated_since is out of range") from None
         members = members.filter(updated_at__gte=updated_since)
     if cursor:
         updated_at, pk = _cursor_decode(cursor)
