@@ -23,7 +23,7 @@ COMMANDS = {
     "rotate-secret",
     "oidc-key": "OpenID Connect signing keys: rotate, prune, show (then restart the nodes)",
     "webhook": "webhooks for security events: add (secret shown once), list, remove",
-    "export-openapi-schema": "the management API's OpenAPI description (--api vestibule.api.v1.api)",
+    "export-openapi-schema": "the management API description (--api vestibule.api.v1.api)",
 }
 
 
