@@ -83,6 +83,7 @@ INSTALLED_APPS = [
     "vestibule.registry",
     "vestibule.accounts",
     "vestibule.establishments",
+    "vestibule.mfa",
     "vestibule.coverage",
     # Before oauth2_provider: its templates (consent, errors) are replaced by ours.
     "vestibule.oidc",
