@@ -172,6 +172,28 @@ class Retention:
     sent_messages_days: int = 30
 
 
+MFA_LEVELS = ("off", "optional", "required")
+
+
+@dataclasses.dataclass(frozen=True)
+class Mfa:
+    """Who must, may or may not add a second factor; the strictest level that applies wins."""
+
+    # "off", "optional" or "required", for every account…
+    default: str = "optional"
+    # …unless its member kind says otherwise, e.g. { physician = "required" }…
+    kinds: dict[str, str] = dataclasses.field(default_factory=dict)
+    # …or it holds one of these access rights in an establishment, e.g. { users = "required" }.
+    rights: dict[str, str] = dataclasses.field(default_factory=dict)
+    # Staff accounts, when VESTIBULE_ENV=production (at most "optional" in development, so a
+    # demo's staff account signs in with its password alone).
+    staff: str = "optional"
+    # A passkey alone may sign in (passwordless).
+    passwordless: bool = True
+    # What support checks before removing a member's factors (shown on the support page).
+    removal_help: Text = dataclasses.field(default_factory=Text)
+
+
 @dataclasses.dataclass(frozen=True)
 class Flow:
     stages: tuple[str, ...]
@@ -202,6 +224,7 @@ class Profile:
     coverage: Coverage = Coverage()
     accounts: Accounts = Accounts()
     retention: Retention = Retention()
+    mfa: Mfa = Mfa()
     sign_in_help: Text = dataclasses.field(default_factory=Text)
     # « Vous avez oublié votre nom d'utilisateur ? » also offers to e-mail the identifier.
     identifier_reminder: bool = False
@@ -342,9 +365,31 @@ def _check(profile: Profile, source: str) -> None:
         for name in names:
             if getattr(getattr(profile, section), name) < 1:
                 raise ProfileError(f"{source}: {section}.{name}: expected a positive integer")
+    _check_mfa(profile, source)
     question_keys = [question.key for question in profile.security_questions]
     if len(set(question_keys)) != len(question_keys):
         raise ProfileError(f"{source}: security_questions: expected unique keys")
+
+
+def _check_mfa(profile: Profile, source: str) -> None:
+    mfa = profile.mfa
+    levels = " or ".join(repr(level) for level in MFA_LEVELS)
+    for where, level in (
+        ("mfa.default", mfa.default),
+        ("mfa.staff", mfa.staff),
+        *((f"mfa.kinds.{key}", level) for key, level in mfa.kinds.items()),
+        *((f"mfa.rights.{key}", level) for key, level in mfa.rights.items()),
+    ):
+        if level not in MFA_LEVELS:
+            raise ProfileError(f"{source}: {where}: expected {levels}, got {level!r}")
+    kinds = {kind.key for kind in profile.member_kinds}
+    for key in mfa.kinds:
+        if key not in kinds:
+            raise ProfileError(f"{source}: mfa.kinds.{key}: expected a key of member_kinds")
+    rights = {right.key for right in profile.access_rights}
+    for key in mfa.rights:
+        if key not in rights:
+            raise ProfileError(f"{source}: mfa.rights.{key}: expected a key of access_rights")
 
 
 def load_profile(name_or_path: str) -> Profile:
