@@ -3,9 +3,11 @@ answers (tests/mfa/software_authenticator.py): single-use challenges bound to th
 the relying party and origin checked, the signature counter never going back, failures under
 the password lockout, and passwordless sign-in by a discoverable passkey."""
 
+import html
 import json
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.backends.db import SessionStore
 from django.test import RequestFactory
 
@@ -401,3 +403,91 @@ def test_a_configured_relying_party_id_may_be_the_parent_domain(settings, browse
         "example.org",
         "https://members.example.org",
     )
+
+
+# The security page: « Ajouter une clé d'accès » (mfa/passkey_views.py, mfa/passkeys.html)
+
+pages = pytest.mark.urls("tests.mfa.passkey_test_urls")
+
+
+def text(response) -> str:
+    return html.unescape(response.content.decode())
+
+
+def page_add(client, account, authenticator, name="Laptop"):
+    client.force_login(account)
+    options = client.post("/account/security/passkeys/options/").json()
+    credential = authenticator.create(options, origin=ORIGIN)
+    return client.post(
+        "/account/security/passkeys/add/",
+        {"name": name, "credential": credential},
+        follow=True,
+    )
+
+
+@pages
+def test_the_security_page_offers_to_add_a_passkey(client, account):
+    client.force_login(account)
+    page = client.get("/account/security/").content.decode()
+    assert "Ajouter une clé d'accès" in html.unescape(page)
+    assert 'data-passkey-register data-options-url="/account/security/passkeys/options/"' in page
+    assert "/static/mfa/passkey.js" in page and "<script>" not in page
+
+
+@pages
+def test_the_options_are_for_a_signed_in_member_and_a_post(client, account):
+    assert client.post("/account/security/passkeys/options/").status_code == 302
+    client.force_login(account)
+    assert client.get("/account/security/passkeys/options/").status_code == 405
+    options = client.post("/account/security/passkeys/options/").json()
+    assert options["rp"]["id"] == "testserver" and options["challenge"]
+
+
+@pages
+def test_a_member_adds_a_passkey_from_the_security_page(client, account):
+    response = page_add(client, account, SoftwareAuthenticator())
+    assert response.redirect_chain[-1][0] == "/account/security/"
+    assert "La clé d'accès « Laptop » a été ajoutée." in text(response)
+    assert Factor.objects.get(account=account, kind=Factor.Kind.WEBAUTHN).name == "Laptop"
+
+
+@pages
+def test_a_passkey_added_without_a_name_gets_one(english_client, account):
+    response = page_add(english_client, account, SoftwareAuthenticator(), name="  ")
+    assert "The passkey « Passkey » has been added." in text(response)
+
+
+@pages
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "This passkey was not accepted. Please try again."),
+        ("fr", "Cette clé d'accès n'a pas été acceptée. Veuillez réessayer."),
+    ],
+)
+def test_a_refused_passkey_is_said_in_the_members_language(client, account, language, message):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    client.force_login(account)
+    client.post("/account/security/passkeys/options/")
+    response = client.post(
+        "/account/security/passkeys/add/", {"name": "Key", "credential": "{}"}, follow=True
+    )
+    assert message in text(response)
+    assert not Factor.objects.filter(account=account).exists()
+
+
+@pages
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "The request has expired. Please try again."),
+        ("fr", "La demande a expiré. Veuillez réessayer."),
+    ],
+)
+def test_an_answer_without_options_first_is_said_expired(client, account, language, message):
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    client.force_login(account)
+    response = client.post(
+        "/account/security/passkeys/add/", {"name": "Key", "credential": "{}"}, follow=True
+    )
+    assert message in text(response)

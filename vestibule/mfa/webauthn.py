@@ -89,7 +89,7 @@ class PasskeyRefused(Exception):
                 "Too many failed attempts: your account is locked. "
                 "Reset your password to unlock it."
             ),
-            "blocked": _("Too many failed attempts from your connection. Try again later."),
+            "blocked": _("Too many requests from your address. Try again later."),
             "inactive": _("This account cannot sign in."),
         }
         return messages.get(self.reason, _("This passkey was not accepted. Please try again."))
