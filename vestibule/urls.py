@@ -11,6 +11,7 @@ urlpatterns = [
     path("o/", include("vestibule.oidc.urls")),
     path("api/", include("vestibule.api.urls")),
     path("account/privacy/", include("vestibule.privacy.urls")),
+    path("account/security/", include("vestibule.mfa.urls")),
     # Staff sign in on the members' sign-in page: one place for lockout, blocking and audit.
     path(
         "admin/login/",

@@ -32,7 +32,7 @@ from vestibule.accounts.models import Account
 from vestibule.audit.services import actor_label, event_record
 from vestibule.config import get_profile
 from vestibule.mfa.models import Factor, RecoveryCode
-from vestibule.mfa.policy import factors_of
+from vestibule.mfa.policy import factors_of, mfa_policy
 from vestibule.notifications.sealing import body_seal, body_unseal
 from vestibule.notifications.services import message_enqueue
 from vestibule.throttle import counters
@@ -257,17 +257,31 @@ def recovery_code_use(
 # Removal
 
 
-@transaction.atomic
 def factor_remove(*, factor: Factor, password: str, request: HttpRequest) -> None:
     """The member removes one of their factors, after typing their password again.
 
-    Raises FactorRemovalRefused ("invalid" or "locked") when the password is refused; a
-    wrong password counts toward the lockout.
+    Raises FactorRemovalRefused: "required" for the last factor of an account the profile
+    requires one of (nothing is checked), "invalid" or "locked" when the password is
+    refused (a wrong one counts toward the lockout).
     """
     account = factor.account
+    if mfa_policy(account) == "required" and factors_of(account).count() <= 1:
+        raise FactorRemovalRefused("required")
     outcome = password_verify(account=account, password=password, request=request).outcome
     if outcome != "ok":
+        # Raised outside any transaction: the failure counted (and a lock) must stay.
         raise FactorRemovalRefused(outcome)
+    with transaction.atomic():
+        # Checked again with the account's factors locked: two removals at once cannot take
+        # the last two factors of an account that must keep one.
+        remaining = list(factors_of(account).select_for_update().values_list("pk", flat=True))
+        if mfa_policy(account) == "required" and len(remaining) <= 1:
+            raise FactorRemovalRefused("required")
+        _factor_delete(factor, request)
+
+
+def _factor_delete(factor: Factor, request: HttpRequest) -> None:
+    account = factor.account
     Factor.objects.filter(pk=factor.pk).delete()
     event_record("mfa.factor_removed", request=request, account=account, factor_kind=factor.kind)
     _notify(account, "removed", factor_name=factor.name, factor_kind=Factor.Kind(factor.kind).label)
