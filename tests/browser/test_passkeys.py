@@ -64,11 +64,15 @@ def virtual_authenticator(page: Page, *, user_verified: bool = True) -> tuple[ob
     return cdp, added["authenticatorId"]
 
 
-def sign_in_with_password(page: Page, words: dict[str, str], language: str) -> None:
+def open_sign_in(page: Page, language: str) -> None:
     page.goto("/login/")
     if page.locator("html").get_attribute("lang") != language:
         with page.expect_navigation():
             page.get_by_test_id(f"language-{language}").click()
+
+
+def sign_in_with_password(page: Page, words: dict[str, str], language: str) -> None:
+    open_sign_in(page, language)
     page.get_by_label(words["identifier"], exact=True).fill(EMAIL)
     page.get_by_label(words["password"], exact=True).fill(PASSWORD)
     submit(page, words["sign_in"])
@@ -133,4 +137,65 @@ def test_the_same_device_cannot_be_added_twice(
     expect(page.get_by_text(words["cancelled"])).to_be_visible()
     expect(page.get_by_role("button", name=words["add"], exact=True)).to_be_enabled()
     assert Factor.objects.filter(account=marie).count() == 1
+    assert console_errors == []
+
+
+SIGN_IN_WORDS = {
+    "fr": {
+        "use_passkey": "Utiliser ma clé d'accès",
+        "passwordless": "Se connecter avec une clé d'accès",
+    },
+    "en": {"use_passkey": "Use my passkey", "passwordless": "Sign in with a passkey"},
+}
+
+
+def enrolled_then_signed_out(page: Page, language: str) -> None:
+    """Marie adds a passkey, then her session ends (her cookies are gone; the device stays)."""
+    sign_in_with_password(page, WORDS[language], language)
+    add_passkey(page, WORDS[language])
+    page.context.clear_cookies()
+    page.context.add_cookies([{"name": "vestibule_language", "value": language, "url": page.url}])
+
+
+@languages
+def test_a_member_signs_in_with_password_then_passkey(
+    new_page: Callable[[], Page],
+    marie: Account,
+    language: str,
+    portal_url: str,
+    console_errors: list[str],
+):
+    page = new_page()
+    virtual_authenticator(page)
+    enrolled_then_signed_out(page, language)
+    sign_in_with_password(page, WORDS[language], language)
+    # Not signed in yet: the second step asks for the passkey first.
+    expect(page).to_have_url(re.compile(rf"^{re.escape(portal_url)}/flow/sign_in/"))
+    expect(page.get_by_test_id("name-menu")).to_have_count(0)
+    with page.expect_navigation():
+        page.get_by_role("button", name=SIGN_IN_WORDS[language]["use_passkey"]).click()
+    expect(page).to_have_url(f"{portal_url}/portal/")
+    expect(page.get_by_test_id("name-menu")).to_be_visible()
+    assert Factor.objects.get(account=marie).last_used_at is not None
+    assert console_errors == []
+
+
+@languages
+def test_a_member_signs_in_with_a_passkey_alone(
+    new_page: Callable[[], Page],
+    marie: Account,
+    language: str,
+    portal_url: str,
+    console_errors: list[str],
+):
+    page = new_page()
+    virtual_authenticator(page)
+    enrolled_then_signed_out(page, language)
+    open_sign_in(page, language)
+    # No identifier, no password: the browser offers the passkeys it holds for the site.
+    with page.expect_navigation():
+        page.get_by_role("button", name=SIGN_IN_WORDS[language]["passwordless"]).click()
+    page.get_by_role("button", name=SIGN_IN_WORDS[language]["use_passkey"]).click()
+    expect(page).to_have_url(f"{portal_url}/portal/")
+    expect(page.get_by_test_id("name-menu")).to_be_visible()
     assert console_errors == []
