@@ -1,3 +1,5 @@
+import time
+from collections.abc import Sequence
 from importlib import import_module
 from typing import Any
 
@@ -14,6 +16,9 @@ from vestibule.accounts.session_records import records_end, session_record_open
 from vestibule.audit.services import actor_label, event_record
 
 BACKEND = "vestibule.accounts.backends.IdentifierBackend"
+# How this session's member proved who they are: RFC 8176 method names ("pwd", "otp",
+# "hwk", "mfa"…), told to the sections in the id_token's `amr`.
+METHODS = "vestibule_amr"
 
 # Sent (inside the transaction) when every session of an account ends at once: "sign out
 # everywhere", a password change or reset. Arguments: account, request (or None), reason.
@@ -22,14 +27,25 @@ BACKEND = "vestibule.accounts.backends.IdentifierBackend"
 sessions_ended = Signal()
 
 
-def account_sign_in(request: HttpRequest, account: Account) -> None:
-    """Open a session for `account`, under a new session key every time."""
+def account_sign_in(
+    request: HttpRequest, account: Account, methods: Sequence[str] = ("pwd",)
+) -> None:
+    """Open a session for `account`, under a new session key every time; `methods` are the
+    RFC 8176 names of the proofs given (a password, a code, a passkey)."""
     if SESSION_KEY in request.session:
         # Django's login() keeps the key when the same account signs in again; we don't.
         request.session.cycle_key()
     login(request, account, backend=BACKEND)
     session_start(request)
+    request.session[METHODS] = list(dict.fromkeys(methods))
     session_record_open(request=request, account=account)
+
+
+def session_methods(request: HttpRequest) -> list[str]:
+    """The sign-in methods of this session (a session opened before they were kept: a password)."""
+    if not request.user.is_authenticated:
+        return []
+    return list(request.session.get(METHODS, ["pwd"]))
 
 
 def sessions_purge_expired() -> None:
@@ -96,3 +112,36 @@ def _sessions_ended(
 
 
 sessions_ended.connect(_sessions_ended, dispatch_uid="accounts_session_records_end")
+
+
+# A sign-in that needs more than the password, handed to the sign-in flow (flows, above
+# accounts, takes it at its next request): only ids and names, never the password.
+SIGN_IN_PENDING = "vestibule_sign_in_pending"
+SIGN_IN_PENDING_SECONDS = 300
+
+
+def sign_in_hand_off(
+    request: HttpRequest,
+    account: Account | None,
+    *,
+    next_url: str,
+    methods: Sequence[str],
+    step_up: bool = False,
+) -> None:
+    """`account` gave `methods` (its password): the sign-in flow asks for the rest.
+    No account: a passwordless sign-in, where the passkey says whose it is."""
+    request.session[SIGN_IN_PENDING] = {
+        "account_id": account.pk if account is not None else None,
+        "next": next_url,
+        "methods": list(methods),
+        "step_up": step_up,
+        "at": int(time.time()),
+    }
+
+
+def sign_in_pending_take(request: HttpRequest) -> dict[str, Any] | None:
+    """The hand-off left by sign_in_hand_off, once, while it is fresh."""
+    pending = request.session.pop(SIGN_IN_PENDING, None)
+    if not pending or pending.get("at", 0) + SIGN_IN_PENDING_SECONDS < time.time():
+        return None
+    return {key: value for key, value in pending.items() if key != "at"}

@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from vestibule.accounts.backends import needs_second_factor
 from vestibule.accounts.email_change import (
     EmailChangeRefused,
     email_change_allowed,
@@ -38,6 +39,7 @@ from vestibule.accounts.sessions import (
     account_sign_in,
     sessions_end_everywhere,
     sessions_end_others,
+    sign_in_hand_off,
 )
 from vestibule.audit.services import event_record
 from vestibule.config import get_profile
@@ -49,6 +51,11 @@ def sign_in(request: HttpRequest) -> HttpResponse:
     form = SignInForm(request.POST or None)
     outcome = None
     timed_out = request.session.pop("vestibule_timed_out", False)
+    if request.method == "POST" and "passkey" in request.POST and get_profile().mfa.passwordless:
+        # « Se connecter avec une clé d'accès »: the sign-in flow asks for the passkey alone.
+        next_url = safe_next(request, reverse("web:home"))
+        sign_in_hand_off(request, None, next_url=next_url, methods=[])
+        return HttpResponseRedirect(reverse("flows:flow", args=["sign_in"]))
     if request.method == "POST" and form.is_valid():
         result = sign_in_attempt(
             identifier=form.cleaned_data["identifier"],
@@ -56,8 +63,13 @@ def sign_in(request: HttpRequest) -> HttpResponse:
             request=request,
         )
         if result.outcome == "ok":
-            account_sign_in(request, result.account)
-            return HttpResponseRedirect(safe_next(request, reverse("web:home")))
+            next_url = safe_next(request, reverse("web:home"))
+            if needs_second_factor(result.account):
+                # Not signed in yet: the sign-in flow asks for the factor (or its enrolment).
+                sign_in_hand_off(request, result.account, next_url=next_url, methods=["pwd"])
+                return HttpResponseRedirect(reverse("flows:flow", args=["sign_in"]))
+            account_sign_in(request, result.account, methods=["pwd"])
+            return HttpResponseRedirect(next_url)
         outcome = result
     return render(
         request,

@@ -19,6 +19,15 @@ from vestibule.config import Flow, get_profile
 
 STAGES: dict[str, type["Stage"]] = {}
 FLOW_ID = re.compile(r"[A-Za-z0-9_-]{16}")  # secrets.token_urlsafe(12)
+# Flows every profile has, unless it declares its own stages for them.
+DEFAULT_FLOWS = {
+    # After the password: enrolment when a factor is required and none exists, else the factor.
+    "sign_in": Flow(stages=("enrol_factor", "second_factor"), lifetime_minutes=10),
+}
+# Flows only the server starts, with what it already knows (FlowRun.begin): the sign-in
+# flow carries an account whose password was checked (accounts.sessions.sign_in_hand_off),
+# which no browser can claim.
+SERVER_STARTED = frozenset({"sign_in"})
 
 
 def stage(name: str) -> Callable[[type["Stage"]], type["Stage"]]:
@@ -69,6 +78,10 @@ class Stage:
     def context(self) -> dict[str, Any]:
         return {}
 
+    def applies(self) -> bool:
+        """False: the flow passes this stage by (enrolment for a member who has a factor)."""
+        return True
+
     def arrive(self) -> None:
         """Called once, when the flow reaches this stage (e.g. to send its e-mail)."""
 
@@ -98,7 +111,18 @@ class FlowRun:
 
     @classmethod
     def definition(cls, name: str) -> Flow | None:
-        return get_profile().flows.get(name)
+        return get_profile().flows.get(name) or DEFAULT_FLOWS.get(name)
+
+    @classmethod
+    def begin(cls, request: HttpRequest, name: str, data: dict[str, Any]) -> "FlowRun":
+        """A run the server starts with `data` (JSON), saved at its first stage that applies."""
+        run = cls.start(request, name)
+        run.state["data"] = data
+        run.state["index"] = -1
+        run.advance()
+        if not run.finished:
+            run.stage.arrive()
+        return run
 
     @classmethod
     def start(cls, request: HttpRequest, name: str, flow_id: str = "") -> "FlowRun":
@@ -176,6 +200,8 @@ class FlowRun:
 
     def advance(self) -> None:
         self.state["index"] += 1
+        while not self.finished and not self.stage.applies():
+            self.state["index"] += 1
         self.save()
 
     def save(self) -> None:

@@ -22,8 +22,9 @@ from vestibule.accounts.services import (
     link_check,
     link_consume,
 )
+from vestibule.accounts.sessions import sign_in_pending_take
 from vestibule.flows import stages  # noqa: F401  (registers every stage)
-from vestibule.flows.engine import FlowExpired, FlowRun, link_stage
+from vestibule.flows.engine import SERVER_STARTED, FlowExpired, FlowRun, link_stage
 from vestibule.flows.throttles import link_allowed, resend_allowed
 from vestibule.notifications.after_response import after_response
 
@@ -36,14 +37,23 @@ def _flow_url(name: str) -> str:
     return reverse("flows:flow", args=[name])
 
 
-def _run(request: HttpRequest, name: str) -> FlowRun:
+def _run(request: HttpRequest, name: str) -> FlowRun | None:
+    """The run in progress, else a new one; None for a flow only the server starts."""
     if FlowRun.definition(name) is None:
         raise Http404
+    if name in SERVER_STARTED:
+        # Begun here with what the sign-in page handed over after the password (a new
+        # password replaces a run in progress); without one, only a run in progress goes on.
+        pending = sign_in_pending_take(request)
+        if pending:
+            return FlowRun.begin(request, name, pending)
     try:
         run = FlowRun.load(request, name)
     except FlowExpired:
         messages.warning(request, _("This request has expired. Please start again."))
         run = None
+    if run is None and name in SERVER_STARTED:
+        return None
     # Nothing is stored before the first stage is answered (no session row per visitor).
     answered_id = request.POST.get("flow_id", "") if request.method == "POST" else ""
     return run or FlowRun.start(request, name, flow_id=answered_id)
@@ -51,7 +61,7 @@ def _run(request: HttpRequest, name: str) -> FlowRun:
 
 def flow_start(request: HttpRequest, name: str) -> HttpResponse:
     """A fresh start of flow `name`, forgetting any run in progress."""
-    if FlowRun.definition(name) is None:
+    if FlowRun.definition(name) is None or name in SERVER_STARTED:
         raise Http404
     request.session.pop(FlowRun.session_key(name), None)
     return HttpResponseRedirect(_flow_url(name))
@@ -73,6 +83,9 @@ def _render(request: HttpRequest, run: FlowRun, form: object) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def flow_view(request: HttpRequest, name: str) -> HttpResponse:
     run = _run(request, name)
+    if run is None:
+        # The sign-in flow begins after the password, never from its address.
+        return HttpResponseRedirect(reverse("accounts:login"))
     if run.finished:
         return render(request, DONE_TEMPLATES.get(name, "flows/done.html"), {"flow": run})
     current = run.stage
@@ -114,6 +127,12 @@ def flow_asset(request: HttpRequest, name: str, what: str) -> HttpResponse:
     """A file of the current stage (the captcha's image or sound); 404 for any other stage."""
     if FlowRun.definition(name) is None:
         raise Http404
+    if name in SERVER_STARTED:
+        # Begun here with what the sign-in page handed over after the password (a new
+        # password replaces a run in progress); without one, only a run in progress goes on.
+        pending = sign_in_pending_take(request)
+        if pending:
+            return FlowRun.begin(request, name, pending)
     try:
         run = FlowRun.load(request, name)
     except FlowExpired:

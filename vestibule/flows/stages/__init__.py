@@ -6,8 +6,10 @@ from vestibule.flows.stages import (  # noqa: F401
     confirm_masked_email,
     define_security_questions,
     email_link,
+    enrol_factor,
     identify,
     new_password,
+    second_factor,
     security_questions,
     sign_up,
 )
