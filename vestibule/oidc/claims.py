@@ -43,6 +43,17 @@ def _memberships(account: Account) -> list[Membership]:
     return list(Membership.objects.filter(account=account).select_related("establishment"))
 
 
+def amr_of(methods: list[str] | None) -> list[str]:
+    """The id_token's `amr` (RFC 8176): how this session's member proved who they are, as
+    the session kept it at sign-in; a session opened before methods were kept, a password."""
+    return list(methods) if methods else ["pwd"]
+
+
+def section_needs_second_factor(section: Section | None, methods: list[str]) -> bool:
+    """The section requires a second factor and this session has given none."""
+    return section is not None and section.requires_mfa and "mfa" not in methods
+
+
 def section_admits(section: Section | None, account: Account) -> bool:
     """The section's own rule: member kinds let in, an access right required."""
     if section is None:

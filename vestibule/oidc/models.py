@@ -31,6 +31,8 @@ class Section(models.Model):
     backchannel_logout_uri = models.URLField(_("back-channel logout URI"), blank=True)
     # Registered by the operator for the organisation itself: no consent screen.
     first_party = models.BooleanField(_("first party"), default=True)
+    # A member signed in with a password alone gives a second factor (or enrols one) first.
+    requires_mfa = models.BooleanField(_("second factor required"), default=False)
 
     class Meta:
         verbose_name = _("members' section")

@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlencode, urlparse
 
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
@@ -31,6 +32,7 @@ from oauth2_provider.views import AuthorizationView, RevokeTokenView, TokenView
 from oauth2_provider.views.mixins import OAuthLibMixin
 from oauthlib.oauth2.rfc6749 import errors as oauth2_errors
 from oauthlib.openid.connect.core.exceptions import (
+    InteractionRequired,
     LoginRequired,
     RegistrationNotSupported,
     RequestNotSupported,
@@ -38,9 +40,10 @@ from oauthlib.openid.connect.core.exceptions import (
 )
 
 from vestibule.accounts.middleware import SIGNED_IN_AT
+from vestibule.accounts.sessions import session_methods, sign_in_hand_off
 from vestibule.audit.services import event_record, event_record_coalesced
 from vestibule.config import get_profile
-from vestibule.oidc.claims import section_admits, subject_of
+from vestibule.oidc.claims import section_admits, section_needs_second_factor, subject_of
 from vestibule.oidc.models import Section
 from vestibule.oidc.validators import CODE_CHALLENGE, application_of, applications_read_once
 from vestibule.throttle.addresses import client_ip
@@ -143,12 +146,55 @@ class AuthorizeView(AuthorizationView):
         fresh = self._fresh_sign_in_required(request)
         if fresh:
             return fresh
+        step_up = self._second_factor_required(request)
+        if step_up:
+            return step_up
         return super().get(request, *args, **kwargs)
 
     def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        return self._refused(request, request.POST.get("client_id", "")) or super().post(
-            request, *args, **kwargs
+        client_id = request.POST.get("client_id", "")
+        refused = self._refused(request, client_id)
+        if refused:
+            return refused
+        if request.user.is_authenticated and section_needs_second_factor(
+            self._section_of(client_id), session_methods(request)
+        ):
+            # The consent form posted without the factor the GET asked for: no code.
+            raise PermissionDenied
+        return super().post(request, *args, **kwargs)
+
+    @staticmethod
+    def _section_of(client_id: str) -> Section | None:
+        application = application_of(client_id)
+        try:
+            return application.section if application is not None else None
+        except Section.DoesNotExist:
+            return None
+
+    def _second_factor_required(self, request: HttpRequest) -> HttpResponse | None:
+        """A section requiring a second factor, a session signed in without one: the member
+        gives it (or enrols one) in the sign-in flow, then comes back to this request."""
+        if not request.user.is_authenticated:
+            return None
+        methods = session_methods(request)
+        if not section_needs_second_factor(
+            self._section_of(request.GET.get("client_id", "")), methods
+        ):
+            return None
+        try:
+            self.validate_authorization_request(request)
+        except OAuthToolkitError as error:
+            return self.error_response(error, application=None)
+        if "none" in request.GET.get("prompt", "").split():
+            error = OAuthToolkitError(
+                error=InteractionRequired(state=request.GET.get("state")),
+                redirect_uri=request.GET["redirect_uri"],
+            )
+            return self.error_response(error, application=None)
+        sign_in_hand_off(
+            request, request.user, next_url=request.get_full_path(), methods=methods, step_up=True
         )
+        return HttpResponseRedirect(reverse("flows:flow", args=["sign_in"]))
 
     def handle_no_permission(self) -> HttpResponse:
         # Not signed in: a request that can only fail fails now, at the section's redirect
@@ -265,6 +311,8 @@ class AuthorizeView(AuthorizationView):
         # stores it with the code). Django's last_login is off (accounts/apps.py) and would
         # be the account's latest sign-in on any device, not this one's.
         credentials["auth_time"] = request.session.get(SIGNED_IN_AT) or int(time.time())
+        # The id_token's amr (validators.py keeps it with the code, as auth_time).
+        credentials["amr"] = session_methods(request)
         uri, headers, body, status = super().create_authorization_response(
             request, scopes, credentials, allow
         )
