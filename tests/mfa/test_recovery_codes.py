@@ -81,6 +81,18 @@ def test_wrong_codes_lock_the_account(account):
     assert services.recovery_codes_left(account) == 10
 
 
+def test_a_locked_accounts_right_code_is_refused(account):
+    from django.utils import timezone
+
+    from vestibule.accounts.models import Account
+
+    code = services.recovery_codes_generate(account=account, request=request())[0]
+    Account.objects.filter(pk=account.pk).update(locked_at=timezone.now())
+    account.refresh_from_db()
+    assert not use(account, code)
+    assert services.recovery_codes_left(account) == 10
+
+
 @pytest.mark.django_db(transaction=True)
 def test_generating_and_using_are_audited_and_mailed(account, inbox):
     code = services.recovery_codes_generate(account=account, request=request())[0]

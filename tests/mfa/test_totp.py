@@ -40,8 +40,8 @@ def secret():
 
 @pytest.fixture
 def app(account, secret):
-    """An app confirmed one minute before NOW (its confirming code is spent)."""
-    earlier = NOW - timedelta(minutes=1)
+    """An app confirmed ten minutes before NOW (its confirming code is spent)."""
+    earlier = NOW - timedelta(minutes=10)
     return services.totp_confirm(
         account=account,
         secret=secret,
@@ -145,6 +145,13 @@ def test_wrong_codes_lock_the_account_like_wrong_passwords(account, secret, app)
     assert not verify(account, right)
     app.refresh_from_db()
     assert app.totp_last_step < pyotp.TOTP(secret).timecode(NOW)
+
+
+def test_a_locked_accounts_right_code_is_refused(account, secret, app):
+    # Locked in the database (by a wrong password, or staff), whatever the counters say.
+    Account.objects.filter(pk=account.pk).update(locked_at=NOW)
+    account.refresh_from_db()
+    assert not verify(account, code_at(secret, NOW))
 
 
 def test_wrong_codes_and_wrong_passwords_share_one_count(account, secret, app):

@@ -43,6 +43,9 @@ from vestibule.config import get_profile
 from vestibule.coverage.models import CoverageRecord
 from vestibule.establishments.models import Membership
 from vestibule.flows.links import activation_link_resend, reset_link_send
+from vestibule.mfa.forms import FactorsRemoveForm
+from vestibule.mfa.policy import factors_of, mfa_policy
+from vestibule.mfa.services import factors_remove_all, recovery_codes_left
 from vestibule.privacy.services import account_export
 from vestibule.support.forms import DeleteForm, DisableForm, EmailChangeForm
 
@@ -55,6 +58,7 @@ PERMISSIONS = {
     "export": "accounts.export_account",
     "delete": "accounts.delete_account",
     "unlock": "accounts.change_account",
+    "remove_factors": "mfa.remove_factors",
 }
 SIGN_INS_SHOWN = 10
 EVENTS_SHOWN = 50
@@ -98,6 +102,7 @@ def account_support(
     forms = {
         "disable_form": DisableForm(),
         "email_form": EmailChangeForm(),
+        "factors_form": FactorsRemoveForm(),
         **(forms or {}),
     }
     context = {
@@ -113,6 +118,11 @@ def account_support(
         .filter(account=account)
         .first(),
         "events": _events_about(account)[:EVENTS_SHOWN],
+        "factors": factors_of(account),
+        "recovery_codes_left": recovery_codes_left(account),
+        "mfa_policy": mfa_policy(account),
+        # What the profile asks support to check before removing a member's factors.
+        "mfa_removal_help": str(get_profile().mfa.removal_help),
         # The buttons shown: each action the staff member may take.
         "can": {name: request.user.has_perm(view.permission) for name, view in ACTIONS.items()},
         **forms,
@@ -278,6 +288,30 @@ def export(request: HttpRequest, account: Account, *, model_admin: ModelAdmin) -
     return response
 
 
+@require_POST
+@staff_action("remove_factors")
+def remove_factors(
+    request: HttpRequest, account: Account, *, model_admin: ModelAdmin
+) -> HttpResponse:
+    """For a member who lost every factor, after the checks the profile's help describes."""
+    form = FactorsRemoveForm(request.POST)
+    if not form.is_valid():
+        return account_support(
+            request, account.pk, model_admin=model_admin, forms={"factors_form": form}
+        )
+    factors_remove_all(
+        account=account, actor=request.user, reason=form.cleaned_data["reason"], request=request
+    )
+    return _done(
+        request,
+        account,
+        _(
+            "The second factors and recovery codes have been removed; the member has been "
+            "told by e-mail."
+        ),
+    )
+
+
 # The URL of each is …/support/<name with dashes>/, named admin:accounts_account_support_<name>.
 ACTIONS = {
     "disable": disable,
@@ -289,4 +323,5 @@ ACTIONS = {
     "end_sessions": end_sessions,
     "unlock": unlock,
     "export": export,
+    "remove_factors": remove_factors,
 }
