@@ -124,11 +124,6 @@ def test_wrong_codes_and_wrong_passwords_share_one_lockout(client, member):
     assert member.locked_at is not None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="accounts.lockout.sign_in_attempt forgives the failures before a right password, "
-    "the factor's too: asked of the lead (H3's report)",
-)
 def test_a_right_password_does_not_forgive_wrong_codes(member):
     app_enrol(member)
     for round_ in range(2):

@@ -41,11 +41,6 @@ def test_a_password_alone_is_told_as_pwd(live_server):
     assert rp.id_claims(rp.token(callback))["amr"] == ["pwd"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="validators.py writes amr ['pwd'] whatever the session says: the lead applies the "
-    "patch in H3's report (credentials['amr'] kept with the code, as auth_time)",
-)
 def test_a_password_and_a_code_are_told_as_pwd_otp_mfa(live_server):
     account = make_account()
     totp = app_enrol(account)

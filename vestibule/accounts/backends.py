@@ -1,20 +1,11 @@
 from typing import Any
 
 from django.contrib.auth.backends import ModelBackend
-from django.dispatch import Signal
 from django.http import HttpRequest
 
+from vestibule.accounts.factors import needs_second_factor
 from vestibule.accounts.lockout import sign_in_attempt
 from vestibule.accounts.models import Account
-
-# Asked before authenticate() lets an account in. Second factors live above accounts: their
-# app answers True for an account that must give one, which authenticate() cannot ask for.
-# Arguments: account.
-second_factor_needed = Signal()
-
-
-def needs_second_factor(account: Account) -> bool:
-    return any(answer for _receiver, answer in second_factor_needed.send(Account, account=account))
 
 
 class IdentifierBackend(ModelBackend):

@@ -11,6 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
+from vestibule.accounts.factors import needs_second_factor
 from vestibule.accounts.models import Account
 from vestibule.accounts.selectors import account_by_identifier
 from vestibule.audit.services import event_record, event_record_coalesced
@@ -154,6 +155,14 @@ def attempt_succeeded(attempt: Attempt) -> None:
     counters.give_back("address_attempts", attempt.address)
 
 
+def attempt_passed_partly(attempt: Attempt) -> None:
+    """A right password with a second factor still to give: its reservation comes back, but
+    nothing is forgiven until the factor is right (else whoever holds the password could
+    guess codes, sign in with the password again, and never be locked)."""
+    counters.give_back("attempts", attempt.subject)
+    counters.give_back("address_attempts", attempt.address)
+
+
 def attempt_failed(
     attempt: Attempt,
     *,
@@ -278,7 +287,10 @@ def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> 
     if account.locked_at is not None:
         counters.give_back("attempts", attempt.subject)
         return _refused_locked(account, request)
-    attempt_succeeded(attempt)
+    if account.status == Account.Status.ACTIVE and needs_second_factor(account):
+        attempt_passed_partly(attempt)
+    else:
+        attempt_succeeded(attempt)
     if account.status == Account.Status.DISABLED:
         # Only whoever knows the password learns that the account is disabled (and whom to
         # ask); a wrong password above got the same "invalid" as an unknown identifier.

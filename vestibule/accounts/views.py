@@ -9,7 +9,6 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from vestibule.accounts.backends import needs_second_factor
 from vestibule.accounts.email_change import (
     EmailChangeRefused,
     email_change_allowed,
@@ -17,6 +16,7 @@ from vestibule.accounts.email_change import (
     email_change_pending,
     email_change_request,
 )
+from vestibule.accounts.factors import needs_second_factor
 from vestibule.accounts.forms import (
     EmailChangeForm,
     IdentifierReminderForm,

@@ -8,3 +8,6 @@ class MfaConfig(AppConfig):
     name = "vestibule.mfa"
     label = "mfa"
     verbose_name = _("Second factor")
+
+    def ready(self) -> None:
+        from vestibule.mfa import receivers  # noqa: F401 (connects them)

@@ -23,6 +23,7 @@ from vestibule.oidc import claims
 # parameter there and only this validator reads it back), so no table of our own is needed:
 AUTH_TIME = "_vestibule_auth_time"  # when the member signed in, for the id_token
 USED_BY = "_vestibule_used_by"  # the token family the code was exchanged for
+AMR = "_vestibule_amr"  # how the member signed in (RFC 8176), for the id_token
 # RFC 7636 §4.2: BASE64URL(SHA256(verifier)) is 43 characters; the syntax allows 43 to 128.
 CODE_CHALLENGE = re.compile(r"[A-Za-z0-9\-._~]{43,128}")
 
@@ -80,7 +81,7 @@ class VestibuleValidator(OAuth2Validator):
             **claims.claims_of(account),
             "sub": claims.subject_of(account),
             # How the member proved who they are: a password (a second factor will add "mfa").
-            "amr": ["pwd"],
+            "amr": claims.amr_of(getattr(request, "vestibule_amr", None)),
         }
 
     def get_discovery_claims(self, request: Any) -> list[str]:
@@ -154,7 +155,11 @@ class VestibuleValidator(OAuth2Validator):
                 description="nonce or code_challenge malformed.", request=request
             )
         asked = request.claims if isinstance(request.claims, dict) else {}
-        request.claims = {**asked, AUTH_TIME: int(getattr(request, "auth_time", 0) or 0)}
+        request.claims = {
+            **asked,
+            AUTH_TIME: int(getattr(request, "auth_time", 0) or 0),
+            AMR: list(getattr(request, "amr", None) or []),
+        }
         try:
             return super()._create_authorization_code(request, code, expires)
         finally:
@@ -249,6 +254,7 @@ class VestibuleValidator(OAuth2Validator):
         request.claims = stored or None
         loaded = request.claims if isinstance(request.claims, dict) else {}
         request.vestibule_auth_time = loaded.pop(AUTH_TIME, None) or None
+        request.vestibule_amr = loaded.pop(AMR, None)
         request.claims = loaded or None
         return True
 

@@ -15,12 +15,11 @@ from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from vestibule.accounts.backends import second_factor_needed
 from vestibule.accounts.models import Account
 from vestibule.accounts.sessions import account_sign_in
 from vestibule.flows.engine import Stage, stage
 from vestibule.mfa.models import Factor
-from vestibule.mfa.policy import factors_of, has_factor, mfa_policy
+from vestibule.mfa.policy import factors_of
 from vestibule.mfa.services import TOTP_DIGITS, recovery_code_use, totp_verify
 from vestibule.mfa.webauthn import PasskeyRefused, authentication_options, authentication_verify
 
@@ -39,14 +38,6 @@ class CodeForm(forms.Form):
 class PasskeyForm(forms.Form):
     # Filled by mfa/passkey.js with the browser's answer (JSON); empty for « other method ».
     credential = forms.CharField(required=False, widget=forms.HiddenInput)
-
-
-def needs_second_factor(sender: Any, account: Account, **kwargs: Any) -> bool:
-    """Django's authenticate() refuses an account this is True for (accounts.backends)."""
-    return has_factor(account) or mfa_policy(account) == "required"
-
-
-second_factor_needed.connect(needs_second_factor, dispatch_uid="flows_second_factor_needed")
 
 
 def account_of(current: Stage) -> Account | None:

@@ -202,6 +202,16 @@ class Command(BaseCommand):
             )
         if "registration" in profile.flows and profile.registration.mode == "open":
             lines.append("  Sign up as:    any e-mail address (open registration)")
+        lines += [
+            "  Second factor: « Compte » → « Sécurité de la connexion »: an authenticator app"
+            " (QR code), recovery codes, a passkey",
+            f"                 (passkeys need http://localhost:{port}/: browsers refuse an IP"
+            " address as their site)",
+            "  Staff console: vestibule createsuperuser, then /admin/ → Comptes →"
+            " « Page de soutien »",
+            "  Management API: vestibule api-client add --name Test --scope registry:read --json,"
+            f" then docs/api.md ({url}/api/v1/docs)",
+        ]
         lines.append(
             "  Other profiles: VESTIBULE_PROFILE=physicians make demo "
             "(default, dentists, extranet, physicians, community, telehealth)"
