@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
 
+from vestibule.accounts.factors import needs_second_factor
 from vestibule.accounts.forms import DefineQuestionsForm, NewPasswordForm
 from vestibule.accounts.models import Account, Confirmation
 from vestibule.accounts.services import (
@@ -23,7 +24,7 @@ from vestibule.accounts.services import (
     account_existing_notify,
     activation_send,
 )
-from vestibule.accounts.sessions import account_sign_in
+from vestibule.accounts.sessions import account_sign_in, sign_in_hand_off
 from vestibule.flows.engine import Stage, stage
 from vestibule.flows.throttles import link_allowed
 
@@ -139,6 +140,10 @@ class ActivationLink(Stage):
         self.run.end()
         if account.status != Account.Status.ACTIVE:  # disabled by staff meanwhile
             return HttpResponseRedirect(reverse("accounts:login"))
+        if needs_second_factor(account):
+            # A dentist's practice, say, requires a factor: enrolled before anything else.
+            sign_in_hand_off(self.request, account, next_url=reverse("web:home"), methods=["pwd"])
+            return HttpResponseRedirect(reverse("flows:flow", args=["sign_in"]))
         account_sign_in(self.request, account)
         # The link may open in a browser without our language cookie: speak the account's.
         with translation.override(account.language):
