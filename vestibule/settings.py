@@ -286,6 +286,9 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Vestibule <no-reply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The address written into e-mailed links (scheme and host), e.g. https://members.example.org
 VESTIBULE_BASE_URL = env("VESTIBULE_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000")
+# Passkeys belong to this site: VESTIBULE_BASE_URL's host, or a parent domain of it named here
+# (e.g. "example.org" for members.example.org), so they keep working if the host moves.
+VESTIBULE_WEBAUTHN_RP_ID = env("VESTIBULE_WEBAUTHN_RP_ID", "")
 if PRODUCTION and not VESTIBULE_BASE_URL:
     raise ImproperlyConfigured("VESTIBULE_BASE_URL must be set when VESTIBULE_ENV=production.")
 
