@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from tests.factories import make_account, make_member
 from tests.flows.walk import answer, flow_state, last_link, stage_index, start
+from tests.mfa.profiles import administrators_required
 from vestibule.accounts.models import Account, Confirmation
 from vestibule.audit.models import Event
 from vestibule.notifications.models import Message
@@ -195,6 +196,24 @@ def test_opening_the_link_activates_signs_in_and_announces_the_account(dentists)
     assert account.status == "active" and account.activated_at is not None
     assert Message.objects.filter(template="account_created", to=account.email).count() == 1
     assert Event.objects.filter(kind="account.activated", account=account).exists()
+
+
+def test_a_dentist_whose_practice_requires_a_factor_enrols_one_before_the_portal(
+    dentists, tmp_path, settings
+):
+    administrators_required("dentists", tmp_path, settings)
+    browser = Client()
+    start(browser, "registration")
+    sign_up(browser)
+    link = last_link("dr.lavoie@example.org", "activation")
+    other_browser = Client()
+    opened = other_browser.get(link)
+    # Activated, but not signed in: the practice's users right requires a second factor.
+    assert opened.status_code == 302 and opened["Location"] == "/flow/sign_in/"
+    assert Account.objects.get().status == "active"
+    assert "_auth_user_id" not in other_browser.session
+    assert other_browser.get("/portal/").status_code == 302
+    assert "Ajouter un deuxième facteur" in other_browser.get("/flow/sign_in/").content.decode()
 
 
 def test_a_used_link_offers_to_send_a_new_one(client, dentists):

@@ -9,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from tests.factories import PASSWORD, make_account
+from tests.mfa.profiles import administrators_required
 from vestibule.audit.models import Event
 from vestibule.establishments.models import Establishment, Membership
 from vestibule.mfa import services
@@ -184,8 +185,8 @@ def test_another_accounts_factor_cannot_be_removed(member):
     assert Factor.objects.filter(pk=factor.pk).exists()
 
 
-def test_the_last_factor_stays_when_the_profile_requires_one(use_profile):
-    use_profile("extranet")
+def test_the_last_factor_stays_when_the_profile_requires_one(tmp_path, settings):
+    administrators_required("extranet", tmp_path, settings)
     account = make_account(kind="user")
     establishment = Establishment.objects.create(name="Hôtel", public_id="H1")
     Membership.objects.create(account=account, establishment=establishment, rights=["users"])

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from tests.factories import make_account
+from tests.mfa.profiles import administrators_required
 from vestibule.config import ProfileError, load_profile
 from vestibule.establishments.models import Establishment, Membership
 from vestibule.mfa import services
@@ -25,8 +26,16 @@ def test_default_profile_makes_it_optional():
     assert mfa_policy(make_account()) == "optional"
 
 
-def test_extranet_requires_a_factor_of_whoever_administers_users(use_profile):
-    use_profile("extranet")
+def test_the_seed_profiles_keep_a_password_alone_for_administrators(use_profile):
+    for name, kind in (("extranet", "user"), ("dentists", "dentist")):
+        use_profile(name)
+        administrator = make_account(email=f"admin@{name}.example", kind=kind)
+        administer(administrator, ["users"])
+        assert mfa_policy(administrator) == "optional"
+
+
+def test_extranet_can_require_a_factor_of_whoever_administers_users(tmp_path, settings):
+    administrators_required("extranet", tmp_path, settings)
     administrator = make_account(kind="user")
     administer(administrator, ["reservations", "users"])
     clerk = make_account(email="clerk@example.org", kind="user")
@@ -35,8 +44,8 @@ def test_extranet_requires_a_factor_of_whoever_administers_users(use_profile):
     assert mfa_policy(clerk) == "optional"
 
 
-def test_dentists_require_a_factor_of_practice_administrators(use_profile):
-    use_profile("dentists")
+def test_dentists_can_require_a_factor_of_practice_administrators(tmp_path, settings):
+    administrators_required("dentists", tmp_path, settings)
     dentist = make_account(kind="dentist")
     administer(dentist, ["agenda", "users"])
     assert mfa_policy(dentist) == "required"
