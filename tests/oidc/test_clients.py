@@ -285,3 +285,25 @@ def test_changes_on_the_toolkit_application_page_are_audited_too(client, admin_u
     client.post(f"/admin/oauth2_provider/application/{application.pk}/delete/", {"post": "yes"})
     assert not Application.objects.exists()
     assert Event.objects.filter(kind="oidc.client_removed", data__by=admin_user.email).exists()
+
+
+def test_a_section_added_with_require_mfa_requires_it(db):
+    answer = json.loads(
+        command(
+            "add",
+            "--name",
+            "Dossiers patients",
+            "--redirect-uri",
+            "https://dossiers.example.org/callback",
+            "--require-mfa",
+            "--json",
+        )
+    )
+    assert answer["requires_mfa"] is True
+    assert Section.objects.get(application__client_id=answer["client_id"]).requires_mfa
+    plain = json.loads(
+        command(
+            "add", "--name", "Nouvelles", "--redirect-uri", "https://n.example.org/cb", "--json"
+        )
+    )
+    assert plain["requires_mfa"] is False

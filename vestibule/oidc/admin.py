@@ -69,6 +69,7 @@ class SectionForm(forms.ModelForm):
             "required_right",
             "backchannel_logout_uri",
             "first_party",
+            "requires_mfa",
         )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

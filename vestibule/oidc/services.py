@@ -142,6 +142,7 @@ def section_add(
     description_fr: str = "",
     description_en: str = "",
     home_url: str = "",
+    requires_mfa: bool = False,
     actor: Any = None,
     request: HttpRequest | None = None,
 ) -> tuple[Application, str]:
@@ -188,6 +189,7 @@ def section_add(
         required_right=required_right,
         backchannel_logout_uri=backchannel_logout_uri,
         first_party=first_party,
+        requires_mfa=requires_mfa,
     )
     _record(
         "oidc.client_added",
@@ -196,6 +198,7 @@ def section_add(
         request=request,
         public=public,
         first_party=first_party,
+        requires_mfa=requires_mfa,
         redirect_uris=redirects,
         allowed_kinds=kinds,
         required_right=required_right,

@@ -34,6 +34,7 @@ def _connection(section: Section, secret: str = "") -> dict[str, Any]:
         "allowed_kinds": section.allowed_kinds,
         "required_right": section.required_right,
         "first_party": section.first_party,
+        "requires_mfa": section.requires_mfa,
         "scopes": list(settings.OAUTH2_PROVIDER["SCOPES"]),
     }
     if secret:
@@ -54,6 +55,11 @@ class Command(BaseCommand):
         add.add_argument("--public", action="store_true", help="no secret; PKCE required")
         add.add_argument("--allow-kind", action="append", default=[], dest="kinds")
         add.add_argument("--require-right", default="")
+        add.add_argument(
+            "--require-mfa",
+            action="store_true",
+            help="members enter only after a second factor (a password-only session gives one)",
+        )
         add.add_argument(
             "--third-party", action="store_true", help="members see a consent screen first"
         )
@@ -90,6 +96,7 @@ class Command(BaseCommand):
             public=options["public"],
             allowed_kinds=options["kinds"],
             required_right=options["require_right"],
+            requires_mfa=options["require_mfa"],
             first_party=not options["third_party"],
             description_fr=options["description_fr"],
             description_en=options["description_en"],
