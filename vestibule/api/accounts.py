@@ -3,6 +3,7 @@
 flows.links). The client is the actor: every event they record says "api:<client id>".
 """
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.http import HttpRequest
@@ -132,6 +133,17 @@ def _target(identifier: str) -> Account:
 WRITE_RESPONSES = {200: ActionOut, 403: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema}
 
 
+def _act(identifier: str, action: Callable[[Account], bool | None]) -> ActionOut:
+    """Run a lifecycle service on the account `identifier` names; a refusal is a problem.
+    `action` returns whether it changed anything (None: it always acts)."""
+    account = _target(identifier)
+    try:
+        changed = action(account)
+    except AccountActionRefused as refused:
+        raise _refusal(refused) from None
+    return ActionOut(changed=changed is not False, account=_account_out(account))
+
+
 @router.get(
     "/{identifier}",
     response={200: AccountOut, 404: ProblemSchema},
@@ -151,14 +163,12 @@ def account_read(request: HttpRequest, identifier: str) -> AccountOut:
     description="It can no longer sign in; its sessions end and its pending links stop working.",
 )
 def account_disable_op(request: HttpRequest, identifier: str, payload: DisableIn) -> ActionOut:
-    account = _target(identifier)
-    try:
-        changed = account_disable(
+    return _act(
+        identifier,
+        lambda account: account_disable(
             account=account, reason=payload.reason, actor=None, request=request
-        )
-    except AccountActionRefused as refused:
-        raise _refusal(refused) from None
-    return ActionOut(changed=changed, account=_account_out(account))
+        ),
+    )
 
 
 @router.post(
@@ -169,12 +179,9 @@ def account_disable_op(request: HttpRequest, identifier: str, payload: DisableIn
     description="Refused while the registry lists the member as inactive.",
 )
 def account_enable_op(request: HttpRequest, identifier: str) -> ActionOut:
-    account = _target(identifier)
-    try:
-        changed = account_enable(account=account, actor=None, request=request)
-    except AccountActionRefused as refused:
-        raise _refusal(refused) from None
-    return ActionOut(changed=changed, account=_account_out(account))
+    return _act(
+        identifier, lambda account: account_enable(account=account, actor=None, request=request)
+    )
 
 
 @router.post(
@@ -185,12 +192,9 @@ def account_enable_op(request: HttpRequest, identifier: str) -> ActionOut:
     description="Only to an active account.",
 )
 def account_send_reset(request: HttpRequest, identifier: str) -> ActionOut:
-    account = _target(identifier)
-    try:
-        reset_link_send(account=account, actor=None, request=request)
-    except AccountActionRefused as refused:
-        raise _refusal(refused) from None
-    return ActionOut(changed=True, account=_account_out(account))
+    return _act(
+        identifier, lambda account: reset_link_send(account=account, actor=None, request=request)
+    )
 
 
 @router.post(
@@ -201,12 +205,10 @@ def account_send_reset(request: HttpRequest, identifier: str) -> ActionOut:
     description="Only to an account waiting for activation.",
 )
 def account_resend_activation(request: HttpRequest, identifier: str) -> ActionOut:
-    account = _target(identifier)
-    try:
-        activation_link_resend(account=account, actor=None, request=request)
-    except AccountActionRefused as refused:
-        raise _refusal(refused) from None
-    return ActionOut(changed=True, account=_account_out(account))
+    return _act(
+        identifier,
+        lambda account: activation_link_resend(account=account, actor=None, request=request),
+    )
 
 
 @router.post(
@@ -217,9 +219,7 @@ def account_resend_activation(request: HttpRequest, identifier: str) -> ActionOu
     description="In every browser; the members' sections are told (back-channel logout).",
 )
 def account_end_sessions(request: HttpRequest, identifier: str) -> ActionOut:
-    account = _target(identifier)
-    try:
-        account_sessions_end(account=account, actor=None, request=request)
-    except AccountActionRefused as refused:
-        raise _refusal(refused) from None
-    return ActionOut(changed=True, account=_account_out(account))
+    return _act(
+        identifier,
+        lambda account: account_sessions_end(account=account, actor=None, request=request),
+    )
