@@ -55,7 +55,8 @@ class FactorRemovalRefused(Exception):
         self.outcome = outcome
 
 
-def _notify(account: Account, change: str, **context: object) -> None:
+def mfa_change_notify(account: Account, change: str, **context: object) -> None:
+    """The notice e-mail of every change to an account's factors (added, removed, codes)."""
     message_enqueue(
         template="mfa_changed",
         to=account.email,
@@ -166,7 +167,9 @@ def totp_confirm(
         totp_last_step=step,
     )
     event_record("mfa.factor_added", request=request, account=account, factor_kind=factor.kind)
-    _notify(account, "added", factor_name=factor.name, factor_kind=Factor.Kind(factor.kind).label)
+    mfa_change_notify(
+        account, "added", factor_name=factor.name, factor_kind=Factor.Kind(factor.kind).label
+    )
     return factor
 
 
@@ -229,7 +232,7 @@ def recovery_codes_generate(*, account: Account, request: HttpRequest) -> list[s
     event_record(
         "mfa.recovery_codes_generated", request=request, account=account, replaced=replaced
     )
-    _notify(account, "recovery_codes")
+    mfa_change_notify(account, "recovery_codes")
     return codes
 
 
@@ -250,7 +253,7 @@ def recovery_code_use(
     if used:
         left = recovery_codes_left(account)
         event_record("mfa.recovery_code_used", request=request, account=account, left=left)
-        _notify(account, "recovery_code_used", left=left)
+        mfa_change_notify(account, "recovery_code_used", left=left)
     return accepted
 
 
@@ -284,7 +287,9 @@ def _factor_delete(factor: Factor, request: HttpRequest) -> None:
     account = factor.account
     Factor.objects.filter(pk=factor.pk).delete()
     event_record("mfa.factor_removed", request=request, account=account, factor_kind=factor.kind)
-    _notify(account, "removed", factor_name=factor.name, factor_kind=Factor.Kind(factor.kind).label)
+    mfa_change_notify(
+        account, "removed", factor_name=factor.name, factor_kind=Factor.Kind(factor.kind).label
+    )
 
 
 @transaction.atomic
@@ -303,7 +308,7 @@ def factors_remove_all(
         factors=removed,
         recovery_codes=codes,
     )
-    _notify(account, "removed_by_staff")
+    mfa_change_notify(account, "removed_by_staff")
     return removed
 
 

@@ -55,7 +55,7 @@ from vestibule.accounts.models import Account
 from vestibule.audit.services import event_record
 from vestibule.config import get_profile
 from vestibule.mfa.models import Factor
-from vestibule.notifications.services import message_enqueue
+from vestibule.mfa.services import mfa_change_notify
 from vestibule.throttle import counters
 from vestibule.throttle.addresses import client_ip
 
@@ -230,16 +230,8 @@ def registration_verify(
     except IntegrityError as error:
         raise PasskeyRefused("duplicate") from error
     event_record("mfa.factor_added", request=request, account=account, factor_kind=factor.kind)
-    message_enqueue(
-        template="mfa_changed",
-        to=account.email,
-        language=account.language,
-        context={
-            "account": account,
-            "change": "added",
-            "factor_name": factor.name,
-            "factor_kind": Factor.Kind(factor.kind).label,
-        },
+    mfa_change_notify(
+        account, "added", factor_name=factor.name, factor_kind=Factor.Kind(factor.kind).label
     )
     return factor
 
