@@ -78,8 +78,8 @@ def activation_links(inbox, count: int) -> list[str]:
 
 
 def signs_in(password: str) -> Client | None:
-    """The browser, when the password was taken: signed in, or (a dentist, whose practice
-    requires a second factor) sent on to the factor's enrolment."""
+    """The browser, when the password was taken: signed in, or sent on to a second factor
+    (where the profile requires one of the account)."""
     browser = Client()
     answer = browser.post("/login/", {"identifier": VICTIM, "password": password})
     on_to_factor = answer.status_code == 302 and answer["Location"] == "/flow/sign_in/"
@@ -92,9 +92,7 @@ def choose_password(browser: Client, profile: str, password: str) -> None:
         for n, (key, value) in enumerate(ANSWERS.items(), start=1):
             fields |= {f"question_{n}": key, f"answer_{n}": value}
     response = answer(browser, "registration", **fields)
-    # Activated; a dentist's practice requires a factor, enrolled before the portal.
-    expected = "/flow/sign_in/" if profile == "dentists" else "/portal/"
-    assert response.status_code == 302 and response["Location"] == expected
+    assert response.status_code == 302 and response["Location"] == "/portal/"
 
 
 @pytest.mark.parametrize("opened", ["first", "last"])
