@@ -10,6 +10,7 @@ PRODUCTION = {
     "SECRET_KEY": "x" * 50,
     "ALLOWED_HOSTS": "members.example.org",
     "EMAIL_HOST": "smtp.example.org",
+    "DEFAULT_FROM_EMAIL": "no-reply@members.example.org",
     "VESTIBULE_BASE_URL": "https://members.example.org",
 }
 PROBE = (
@@ -47,3 +48,18 @@ def test_development_cookies_work_over_plain_http(tmp_path):
     values = read_settings(tmp_path)
     assert values["SESSION_COOKIE_SECURE"] is False
     assert values["SESSION_COOKIE_NAME"] == "vestibule_session"
+
+
+def test_production_refuses_to_start_without_a_sender_address(tmp_path):
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    environment.update(
+        PRODUCTION,
+        DJANGO_SETTINGS_MODULE="vestibule.settings",
+        VESTIBULE_VAR_DIR=str(tmp_path),
+        DEFAULT_FROM_EMAIL="",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], env=environment, capture_output=True, text=True
+    )
+    assert result.returncode != 0
+    assert "DEFAULT_FROM_EMAIL must be set" in result.stderr

@@ -18,10 +18,9 @@ from django.utils import timezone
 
 from tests.establishments.helpers import hotel
 from tests.factories import make_account
-from tests.load.server import BIN, portal_env
+from tests.load.server import BIN, portal_env, postgres_url, worker
 from tests.load.test_outage import (  # noqa: F401 (a fixture)
     SqliteFileGone,
-    _postgres_url,
     postgres_through_relay,
 )
 from vestibule.audit.models import Event
@@ -207,29 +206,19 @@ def _wait_in(path: Path, text: str, timeout: float = 20) -> None:
 
 def _outage_and_recovery(env: dict[str, str], tmp_path: Path, fault, inbox) -> None:
     log = tmp_path / "worker.log"
-    with log.open("wb") as output:
-        worker = subprocess.Popen(
-            [BIN / "vestibule", "worker", "--interval", "0.2"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    try:
+    with worker(env, log, interval=0.2) as process:
         subprocess.run([sys.executable, "-c", ENQUEUE, "first@example.org"], env=env, check=True)
         assert inbox.wait_for("first@example.org", timeout=20)
         _wait_in(log, "outbox 1")
 
         fault.cut()
         _wait_in(log, "database unavailable")
-        assert worker.poll() is None  # still running
+        assert process.poll() is None  # still running
         fault.mend()  # the worker is not restarted
 
         subprocess.run([sys.executable, "-c", ENQUEUE, "second@example.org"], env=env, check=True)
         assert inbox.wait_for("second@example.org", timeout=30)
-        assert worker.poll() is None
-    finally:
-        worker.terminate()
-        worker.wait(10)
+        assert process.poll() is None
 
 
 def test_the_worker_survives_the_sqlite_file_going_away(tmp_path, worker_env, inbox):
@@ -239,7 +228,7 @@ def test_the_worker_survives_the_sqlite_file_going_away(tmp_path, worker_env, in
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(not _postgres_url(), reason="needs DATABASE_URL pointing at PostgreSQL")
+@pytest.mark.skipif(not postgres_url(), reason="needs DATABASE_URL pointing at PostgreSQL")
 def test_the_worker_survives_postgresql_cut_off(
     tmp_path,
     worker_env,

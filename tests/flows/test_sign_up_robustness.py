@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -13,6 +14,7 @@ from tests.flows.walk import answer, flow_state, start
 from vestibule.accounts.models import Account
 from vestibule.accounts.services import account_purge_unactivated
 from vestibule.audit.models import Event
+from vestibule.flows import views
 from vestibule.notifications.models import Message
 from vestibule.notifications.services import background_sends_wait, messages_send
 
@@ -77,6 +79,24 @@ def test_a_double_click_makes_one_account_and_one_email(use_profile):
     assert [r.status_code for r in responses] == [302, 302]
     assert Account.objects.count() == 1
     assert Message.objects.filter(template="activation").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_held_by_a_submission_that_died_is_answered_once_the_hold_lapses(
+    use_profile, monkeypatch
+):
+    # The node that took the first submission was killed: its hold on the answer lapses,
+    # and the browser's new try is processed instead of being sent back to an empty form.
+    use_profile("community")
+    monkeypatch.setattr(views, "ANSWER_LOCK_SECONDS", 1)
+    browser = Client()
+    start(browser, "registration")
+    state = flow_state(browser, "registration")
+    cache.add(f"flow-lock:{state['id']}:0", views.IN_PROGRESS, timeout=1)
+    response = answer(browser, "registration", email="camille@example.org", **FIELDS)
+    assert response.status_code == 302
+    assert Account.objects.filter(email="camille@example.org").count() == 1
+    assert "a bien été reçue" in browser.get(response["Location"]).content.decode()
 
 
 @pytest.mark.django_db(transaction=True)

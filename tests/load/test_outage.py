@@ -9,25 +9,30 @@ outage computes no password hash, so no attempt is ever tried without being coun
 
 import contextlib
 import os
-import re
 import subprocess
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
-from http.cookiejar import Cookie, CookieJar
 from pathlib import Path
 
-import dj_database_url
-import psycopg
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
 
 from tests.factories import PASSWORD, make_account
 from tests.load.faults import REDIS_SERVER, RedisServer, TcpRelay
-from tests.load.server import BIN, free_port, portal_env
+from tests.load.server import (
+    BIN,
+    browser,
+    csrf_token,
+    fetch,
+    free_port,
+    portal_env,
+    postgres_database,
+    postgres_url,
+)
 
 TITLES = {"fr": "Service temporairement indisponible", "en": "Service temporarily unavailable"}
 EMAIL = "marie@example.org"
@@ -128,39 +133,13 @@ def test_a_cut_to_redis_neither_lets_a_guess_through_nor_forgets_the_count(redis
     assert len(hashes) == evaluated
 
     redis_relay.mend()
-    assert outcome(sign_in("fr", WRONG)) == "invalid"  # the fifth failure: locked
+    # The fifth failure, counted after the four before the cut: it locks, and says so.
+    assert outcome(sign_in("fr", WRONG)) == "locked"
     assert outcome(sign_in("fr", PASSWORD)) == "locked"
+    assert len(hashes) == evaluated + 1  # the right password was not evaluated
 
 
 # The database: a real `vestibule serve`, whose own request handling must recover.
-
-
-def fetch(opener, url: str, data: dict[str, str] | None = None):
-    """(status, headers, body) of one request; error statuses are answers too."""
-    body = urllib.parse.urlencode(data).encode() if data is not None else None
-    request = urllib.request.Request(url, data=body, headers={"Referer": url})
-    try:
-        with opener.open(request, timeout=20) as response:
-            return response.status, response.headers, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.headers, error.read().decode()
-
-
-def browser(language: str):
-    """A browser whose visitor chose `language` (the portal's language cookie)."""
-    jar = CookieJar()
-    jar.set_cookie(
-        Cookie(
-            0, django_settings.LANGUAGE_COOKIE_NAME, language, None, False, "127.0.0.1", False,
-            False, "/", True, False, None, True, None, None, {},
-        )
-    )  # fmt: skip
-    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
-
-
-def csrf_token(opener, base: str) -> str:
-    page = fetch(opener, f"{base}/login/")[2]
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
 
 
 def post_sign_in(opener, base: str, token: str):
@@ -211,34 +190,14 @@ class SqliteFileGone:
         self.away.rename(self.path)
 
 
-def _postgres_url() -> str:
-    url = os.environ.get("DATABASE_URL", "")
-    return url if url.startswith(("postgres://", "postgresql://")) else ""
-
-
 @pytest.fixture
 def postgres_through_relay() -> Iterator[tuple[str, TcpRelay]]:
     """A database of this test's own on the PostgreSQL of DATABASE_URL, through a relay."""
-    real = dj_database_url.parse(_postgres_url())
-    name = f"vestibule_outage_{os.getpid()}"
-    admin = {
-        "host": real["HOST"] or "127.0.0.1",
-        "port": int(real["PORT"] or 5432),
-        "user": real["USER"],
-        "password": real["PASSWORD"] or None,
-        "dbname": real["NAME"],
-        "autocommit": True,
-    }
-    with psycopg.connect(**admin) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
-        connection.execute(f'CREATE DATABASE "{name}"')
-    relay = TcpRelay((admin["host"], admin["port"]))
-    relay.start()
-    credentials = real["USER"] + (f":{real['PASSWORD']}" if real["PASSWORD"] else "")
-    yield f"postgres://{credentials}@127.0.0.1:{relay.port}/{name}", relay
-    relay.cut()
-    with psycopg.connect(**admin) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres_database(f"vestibule_outage_{os.getpid()}") as (admin, url):
+        relay = TcpRelay((admin["host"], admin["port"]))
+        relay.start()
+        yield url.replace(f"{admin['host']}:{admin['port']}", f"127.0.0.1:{relay.port}"), relay
+        relay.cut()
 
 
 def _outage_and_recovery(base: str, fault) -> None:
@@ -267,7 +226,7 @@ def test_pages_answer_503_while_the_sqlite_file_is_gone_then_work_again(tmp_path
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(not _postgres_url(), reason="needs DATABASE_URL pointing at PostgreSQL")
+@pytest.mark.skipif(not postgres_url(), reason="needs DATABASE_URL pointing at PostgreSQL")
 def test_pages_answer_503_while_postgresql_is_cut_off_then_work_again(
     tmp_path, postgres_through_relay
 ):

@@ -12,7 +12,8 @@ def test_concurrent_failures_lock_after_exactly_the_threshold(tmp_path):
     with running([BIN / "vestibule", "serve", "--bind", f"127.0.0.1:{port}"], env, port) as base:
         with ThreadPoolExecutor(5) as pool:
             outcomes = list(pool.map(lambda _: attempt(base, "wrong password here"), range(5)))
-        assert outcomes == ["invalid"] * 5
+        # Exactly one of the five is the failure that locks, and it says so.
+        assert sorted(outcomes) == ["invalid"] * 4 + ["locked"]
         assert attempt(base, PASSWORD) == "locked"
 
 

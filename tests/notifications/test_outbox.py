@@ -36,8 +36,8 @@ def send_while_down(smtp_peer) -> None:
 def test_a_message_is_rendered_in_the_recipient_language():
     french = enqueue("fr", "marie@example.org")
     english = enqueue("en", "mary@example.org")
-    assert french.subject == "Votre compte a été créé"
-    assert english.subject == "Your account has been created"
+    assert french.subject == "Votre compte a été créé · Vestibule — portail des membres"
+    assert english.subject == "Your account has been created · Vestibule — members' portal"
     assert "<html" in french.html()
     assert "portail des membres" in french.text()
 
@@ -46,7 +46,9 @@ def test_the_outbox_is_sent_by_real_smtp(inbox):
     message = enqueue()
     assert messages_send() == (1, 0)
     received = inbox.wait_for("marie@example.org")[0]
-    assert received["Subject"] == "Votre compte a été créé"
+    assert (
+        received["Subject"].strip() == "Votre compte a été créé · Vestibule — portail des membres"
+    )
     assert received.get_body(preferencelist=("html",)) is not None
     message.refresh_from_db()
     assert message.state == Message.State.SENT
@@ -126,6 +128,17 @@ def test_a_message_left_sending_by_a_dead_sender_is_claimed_again(inbox):
     )
     assert messages_send() == (1, 0)
     assert inbox.wait_for("marie@example.org")
+
+
+def test_every_attempt_at_a_message_carries_the_same_message_id(inbox):
+    # A sender killed after the server took a message sends it again: the Message-ID is the
+    # row's, not the attempt's, so the copy is known as the same message.
+    first, second = enqueue(), enqueue(to="paul@example.org")
+    expected = Message.objects.get(pk=first.pk).message_id("localhost")
+    assert expected == first.message_id("localhost") != second.message_id("localhost")
+    assert messages_send() == (2, 0)
+    assert inbox.wait_for("marie@example.org")[0]["Message-ID"] == expected
+    assert inbox.wait_for("paul@example.org")[0]["Message-ID"] == second.message_id("localhost")
 
 
 def test_back_off_grows_and_is_capped():

@@ -77,24 +77,37 @@ def _store(session_key: str | None = None) -> SessionBase:
     return import_module(settings.SESSION_ENGINE).SessionStore(session_key)
 
 
-def session_record_open(*, request: HttpRequest, account: Account) -> SessionRecord | None:
+def session_record_open(*, request: HttpRequest, account: Account) -> None:
     """Record the session just opened for `account` (called at sign-in)."""
     session_key = request.session.session_key
     if not session_key:
-        return None
+        return
     now = timezone.now()
-    record, _ = SessionRecord.objects.update_or_create(
-        key_digest=key_digest(session_key),
-        defaults={
-            "account": account,
-            "sealed_key": body_seal(session_key),
-            "user_agent": request.META.get("HTTP_USER_AGENT", "")[:300],
-            "ip_address": client_ip(request),
-            "created_at": now,
-            "last_seen_at": now,
-        },
+    # One statement (INSERT … ON CONFLICT DO UPDATE): no read first, no savepoint, so a
+    # sign-in takes the database's write lock once for it.
+    SessionRecord.objects.bulk_create(
+        [
+            SessionRecord(
+                key_digest=key_digest(session_key),
+                account=account,
+                sealed_key=body_seal(session_key),
+                user_agent=request.META.get("HTTP_USER_AGENT", "")[:300],
+                ip_address=client_ip(request),
+                created_at=now,
+                last_seen_at=now,
+            )
+        ],
+        update_conflicts=True,
+        unique_fields=["key_digest"],
+        update_fields=[
+            "account",
+            "sealed_key",
+            "user_agent",
+            "ip_address",
+            "created_at",
+            "last_seen_at",
+        ],
     )
-    return record
 
 
 def session_record_touch(*, request: HttpRequest) -> None:

@@ -42,6 +42,12 @@ class Message(models.Model):
     def __str__(self) -> str:
         return f"{self.to}: {self.subject}"
 
+    def message_id(self, domain: str) -> str:
+        """The Message-ID every attempt at this message carries: a sender killed after the
+        server took the message, but before it was marked sent, leaves it to be sent again,
+        and the copy is recognisable as the same message (RFC 5322 §3.6.4)."""
+        return f"<{self.created_at:%Y%m%d%H%M%S}.{self.pk}.vestibule@{domain}>"
+
     def text(self) -> str:
         """The plain-text body, opened (empty once sent or given up)."""
         return body_unseal(self.sealed_text)
