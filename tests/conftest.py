@@ -25,6 +25,7 @@ class Inbox:
         self.lock = threading.Lock()
         self.open = threading.Event()
         self.open.set()
+        self.arrived = threading.Event()  # a DATA has come in (held or not)
 
     @contextlib.contextmanager
     def held(self) -> Iterator[None]:
@@ -36,6 +37,7 @@ class Inbox:
             self.open.set()
 
     async def handle_DATA(self, server, session, envelope) -> str:
+        self.arrived.set()
         await asyncio.get_running_loop().run_in_executor(None, self.open.wait)
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self.lock:
@@ -45,6 +47,7 @@ class Inbox:
     def clear(self) -> None:
         with self.lock:
             self.messages.clear()
+        self.arrived.clear()
 
     def to(self, address: str) -> list[EmailMessage]:
         with self.lock:

@@ -163,3 +163,22 @@ def test_demo_starts_the_example_section_and_a_member_signs_in_there(tmp_path):
         # The demo stopped its section with it.
         with pytest.raises(requests.ConnectionError):
             requests.get(f"{section}/", timeout=5)
+
+
+@pytest.mark.parametrize("taken", [0, 1], ids=["portal port", "section port"])
+def test_demo_refuses_a_busy_port_before_its_banner(tmp_path, taken: int):
+    import socket
+
+    from tests.load.server import free_port
+
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
+        squatter.bind(("127.0.0.1", port + taken))
+        squatter.listen()
+        result = run("demo", "--port", str(port), VESTIBULE_VAR_DIR=str(tmp_path))
+    assert result.returncode != 0
+    assert f"port {port + taken} is busy" in result.stderr
+    assert f"PORT={port + 10}" in result.stderr
+    assert "Vestibule demo" not in result.stdout and "Sign in as" not in result.stdout
+    # Nothing was set up either: the database was never created.
+    assert not list(tmp_path.glob("*.sqlite3"))

@@ -4,6 +4,7 @@ A profile is validated once, at start-up, into frozen dataclasses; a wrong key o
 stops start-up with one line naming the file, the key and what was expected.
 """
 
+import base64
 import dataclasses
 import functools
 import logging
@@ -15,10 +16,16 @@ from pathlib import Path
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
-from django.utils.translation import get_language
+from django.utils.functional import lazy
+from django.utils.translation import get_language, gettext
+
+from vestibule.contrast import HEX_COLOUR, TEXT_AA, accent_contrast
 
 PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 NIST_MIN_LENGTH = 15
+LOGO_TYPES = {".svg": "image/svg+xml", ".png": "image/png", ".webp": "image/webp"}
+# The logo travels inside every page (a data: URI, which the CSP's img-src allows).
+LOGO_MAX_BYTES = 50_000
 log = logging.getLogger(__name__)
 
 
@@ -30,8 +37,13 @@ class Text(dict):
     """A label in several languages: {"fr": "...", "en": "..."}."""
 
     def __str__(self) -> str:
-        language = (get_language() or "fr")[:2]
-        return self.get(language) or self.get("fr") or next(iter(self.values()), "")
+        return self.get(self.language, "")
+
+    @property
+    def language(self) -> str:
+        """The language str() answers in: the active one, else French, else the first given."""
+        active = (get_language() or "fr")[:2]
+        return next((code for code in (active, "fr", *self) if self.get(code)), "")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +89,8 @@ class Lockout:
     threshold: int = 5
     # Minutes after which a locked account unlocks by itself; 0 keeps it locked until a reset.
     cooloff_minutes: int = 0
+    # Say « Il vous reste une tentative » on the failure before the one that locks.
+    warn_before_last: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -195,6 +209,31 @@ class Mfa:
 
 
 @dataclasses.dataclass(frozen=True)
+class Email:
+    # Messages sent before the recipient has chosen a language (invitations) carry a short
+    # second part in the other language; otherwise they are in the profile's first language.
+    bilingual: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Brand:
+    # "#rrggbb": buttons, links and borders; refused at start-up under 4.5:1 with white text
+    # or on the page's light backgrounds. Empty: the portal's own blue.
+    colour: str = ""
+    # An SVG, PNG or WebP file, relative to the profile's TOML file; shown in the header in
+    # place of the organisation's name, which becomes its text alternative.
+    logo: str = ""
+
+    @functools.cached_property
+    def logo_src(self) -> str:
+        if not self.logo:
+            return ""
+        path = Path(self.logo)
+        payload = base64.b64encode(path.read_bytes()).decode("ascii")
+        return f"data:{LOGO_TYPES[path.suffix.lower()]};base64,{payload}"
+
+
+@dataclasses.dataclass(frozen=True)
 class Flow:
     stages: tuple[str, ...]
     lifetime_minutes: int = 30
@@ -226,8 +265,13 @@ class Profile:
     retention: Retention = Retention()
     mfa: Mfa = Mfa()
     sign_in_help: Text = dataclasses.field(default_factory=Text)
+    # The one word for what a member signs in with (« Identifiant », « Nom d'utilisateur »),
+    # on every page and e-mail; empty: "Identifier".
+    identifier_label: Text = dataclasses.field(default_factory=Text)
+    email: Email = Email()
     # « Vous avez oublié votre nom d'utilisateur ? » also offers to e-mail the identifier.
     identifier_reminder: bool = False
+    brand: Brand = Brand()
     source: str = ""
 
     def kind(self, key: str) -> MemberKind | None:
@@ -238,6 +282,11 @@ class Profile:
         return next(
             (k for k in self.member_kinds if k.code_regex and k.code_regex.fullmatch(code)), None
         )
+
+    @property
+    def identifier_word(self) -> str:
+        """The profile's one word for what members sign in with, in the active language."""
+        return str(self.identifier_label) if self.identifier_label else gettext("Identifier")
 
     @property
     def coded_kinds(self) -> tuple[MemberKind, ...]:
@@ -371,6 +420,36 @@ def _check(profile: Profile, source: str) -> None:
         raise ProfileError(f"{source}: security_questions: expected unique keys")
 
 
+def _checked_brand(brand: Brand, source: str) -> Brand:
+    """The brand with its logo's path made absolute, once its colour and logo are usable."""
+    if brand.colour:
+        if not HEX_COLOUR.fullmatch(brand.colour):
+            raise ProfileError(
+                f"{source}: brand.colour: expected a colour written #rrggbb, got {brand.colour!r}"
+            )
+        ratio = accent_contrast(brand.colour)
+        if ratio < TEXT_AA:
+            raise ProfileError(
+                f"{source}: brand.colour: {brand.colour} reaches only {ratio:.2f}:1 (under "
+                "white button text or as a link on the page's light backgrounds); expected at "
+                f"least {TEXT_AA}:1 (WCAG 2.2 AA): choose a darker colour"
+            )
+    if not brand.logo:
+        return brand
+    logo = Path(source).parent / brand.logo
+    kinds = ", ".join(LOGO_TYPES)
+    if logo.suffix.lower() not in LOGO_TYPES:
+        raise ProfileError(f"{source}: brand.logo: expected an image file ({kinds})")
+    if not logo.is_file():
+        raise ProfileError(f"{source}: brand.logo: no file at {logo}")
+    if logo.stat().st_size > LOGO_MAX_BYTES:
+        raise ProfileError(
+            f"{source}: brand.logo: expected at most {LOGO_MAX_BYTES // 1000} kB, "
+            f"{logo} has {logo.stat().st_size // 1000} kB"
+        )
+    return dataclasses.replace(brand, logo=str(logo.resolve()))
+
+
 def _check_mfa(profile: Profile, source: str) -> None:
     mfa = profile.mfa
     levels = " or ".join(repr(level) for level in MFA_LEVELS)
@@ -413,6 +492,7 @@ def load_profile(name_or_path: str) -> Profile:
     table.setdefault("name", path.stem)
     profile = dataclasses.replace(_build(Profile, table, "", source), source=source)
     _check(profile, source)
+    profile = dataclasses.replace(profile, brand=_checked_brand(profile.brand, source))
     if profile.password.min_length < NIST_MIN_LENGTH:
         log.warning(
             "%s: password.min_length is %d; NIST SP 800-63B rev. 4 asks for %d when a password "
@@ -438,3 +518,7 @@ def get_profile() -> Profile:
 def _forget_profile(*, setting: str, **kwargs: typing.Any) -> None:
     if setting == "VESTIBULE_PROFILE":
         _cached.cache_clear()
+
+
+# For labels declared at import time (form fields): the active profile's word, per request.
+identifier_word_lazy = lazy(lambda: get_profile().identifier_word, str)

@@ -282,7 +282,13 @@ elif PRODUCTION:
 else:
     # Development: mail is printed on the console and listed at /dev/mail/.
     EMAIL_BACKEND = "vestibule.notifications.dev_mail.DevelopmentBackend"
-DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "Vestibule <no-reply@localhost>")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "" if PRODUCTION else "no-reply@localhost")
+if not DEFAULT_FROM_EMAIL:
+    # Mail from @localhost fails SPF and DMARC and lands in spam, or is refused outright.
+    raise ImproperlyConfigured(
+        "DEFAULT_FROM_EMAIL must be set when VESTIBULE_ENV=production (an address of the "
+        "organisation's domain, e.g. no-reply@members.example.org)."
+    )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # The address written into e-mailed links (scheme and host), e.g. https://members.example.org
 VESTIBULE_BASE_URL = env("VESTIBULE_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000")

@@ -47,7 +47,10 @@ def attempt(identifier: str, password: str, ip: str) -> str:
     )
     if response.status_code == 429:
         return "blocked"
-    match = re.search(r'data-outcome="(\w+)"', response.content.decode())
+    html = response.content.decode()
+    if "data-locked-now" in html:
+        return "locked_now"
+    match = re.search(r'data-outcome="(\w+)"', html)
     return match.group(1) if match else "ok"
 
 
@@ -66,7 +69,10 @@ def test_parallel_wrong_passwords_evaluate_no_more_than_the_threshold(round_, ve
     account = make_account()
     outcomes = guesses([f"{WRONG} {i}" for i in range(BURST)])
     assert len(verified) == THRESHOLD
-    assert sorted(outcomes) == ["invalid"] * THRESHOLD + ["locked"] * (BURST - THRESHOLD)
+    # The attempt that locks says so, exactly one of them; the others are refused as locked.
+    assert sorted(outcomes) == (
+        ["invalid"] * (THRESHOLD - 1) + ["locked"] * (BURST - THRESHOLD) + ["locked_now"]
+    )
     account.refresh_from_db()
     assert account.locked_at is not None
     assert Event.objects.filter(kind="sign_in.failed", account=account).count() == THRESHOLD
@@ -180,6 +186,10 @@ def test_parallel_wrong_guesses_on_an_unknown_identifier_are_capped_like_an_acco
 
     monkeypatch.setattr(VestibuleArgon2Hasher, "encode", counted)
     outcomes = guesses([f"{WRONG} {i}" for i in range(BURST)], identifier="nobody@example.org")
-    assert sorted(outcomes) == ["invalid"] * THRESHOLD + ["locked"] * (BURST - THRESHOLD)
+    # The attempt that locks says so, exactly one of them; the others are refused as locked.
+    assert sorted(outcomes) == (
+        ["invalid"] * (THRESHOLD - 1) + ["locked"] * (BURST - THRESHOLD) + ["locked_now"]
+    )
     assert len(encoded) == THRESHOLD  # the same cost, and the same story, as a real account
     assert not Account.objects.exists()
+

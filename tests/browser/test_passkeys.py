@@ -36,7 +36,7 @@ WORDS = {
         "security": "Sign-in security",
         "name": "Name of the passkey",
         "add": "Add a passkey",
-        "added": "The passkey « Ordinateur portable » has been added.",
+        "added": "The passkey “Ordinateur portable” has been added.",
         "cancelled": "No passkey was added",
     },
 }

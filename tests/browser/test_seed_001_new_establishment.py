@@ -73,7 +73,7 @@ def paul(lac) -> Account:
 
 def sign_in(page: Page, identifier: str, password: str) -> None:
     page.goto("/login/")
-    page.get_by_label("Identifiant", exact=True).fill(identifier)
+    page.get_by_label("Nom d'utilisateur", exact=True).fill(identifier)
     page.get_by_label("Mot de passe", exact=True).fill(password)
     submit(page, "Se connecter")
 
@@ -138,7 +138,7 @@ def test_a_new_establishment_gets_its_administrator_then_adds_and_removes_users(
 ):
     # The first administrator: the operator's invitation, a password, then the e-mail.
     [mail] = inbox.wait_for(ADMIN_EMAIL)
-    assert mail["Subject"] == "Invitation à Hôtel du Lac"
+    assert mail["Subject"].strip().startswith("Invitation à Hôtel du Lac · ")
     admin = new_page()
     accept_as_new_user(admin, invitation_link(inbox, ADMIN_EMAIL), ADMIN_PASSWORD, portal_url)
     sign_in(admin, ADMIN_EMAIL, ADMIN_PASSWORD)
@@ -187,7 +187,7 @@ def test_a_new_establishment_gets_its_administrator_then_adds_and_removes_users(
     paul_page = new_page()
     paul_page.goto(invitation_link(inbox, PAUL_EMAIL))
     paul_page.get_by_role("link", name="Se connecter").click()
-    paul_page.get_by_label("Identifiant", exact=True).fill(PAUL_EMAIL)
+    paul_page.get_by_label("Nom d'utilisateur", exact=True).fill(PAUL_EMAIL)
     paul_page.get_by_label("Mot de passe", exact=True).fill(PAUL_PASSWORD)
     submit(paul_page, "Se connecter")
     expect(paul_page).to_have_url(f"{portal_url}/establishments/invitation/")
@@ -229,6 +229,8 @@ def test_a_new_establishment_gets_its_administrator_then_adds_and_removes_users(
     expect(admin.get_by_role("heading", name="Léa Roy")).to_be_visible()
     expect(admin.locator("main")).to_contain_text(OLD_EMAIL)
     submit(admin, "Supprimer l'utilisateur")
+    expect(admin.locator("h1")).to_have_text("Supprimer Léa Roy ?")
+    submit(admin, "Oui, supprimer l'utilisateur")
     expect(admin.locator(".messages")).to_contain_text("L'utilisateur a été supprimé.")
     expect(users).not_to_contain_text(OLD_EMAIL)
     expect(users).to_contain_text(NEW_EMAIL)

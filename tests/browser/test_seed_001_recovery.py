@@ -23,7 +23,7 @@ def hotel_account(use_profile):
 
 
 def sign_in(page: Page, password: str) -> None:
-    page.get_by_label("Identifiant", exact=True).fill(EMAIL)
+    page.get_by_label("Nom d'utilisateur", exact=True).fill(EMAIL)
     page.get_by_label("Mot de passe", exact=True).fill(password)
     submit(page, "Se connecter")
 
@@ -37,10 +37,11 @@ def test_a_user_locked_by_five_failures_creates_a_new_password_and_signs_in_agai
     for attempt in range(5):
         sign_in(page, f"not the password {attempt}")
         expect(page.get_by_test_id("sign-in-error")).to_be_visible()
+    page.goto("/login/")
     sign_in(page, PASSWORD)
     expect(page.get_by_test_id("sign-in-error")).to_contain_text("Trop de tentatives")
     [locked_notice] = inbox.wait_for(EMAIL)
-    assert locked_notice["Subject"] == "Votre compte a été bloqué"
+    assert locked_notice["Subject"].strip().startswith("Votre compte a été bloqué · ")
     inbox.clear()
 
     # Steps 1-3: the sign-in page, « Mot de passe oublié ? », the username, « Confirmer ».
@@ -50,7 +51,7 @@ def test_a_user_locked_by_five_failures_creates_a_new_password_and_signs_in_agai
     expect(page.locator("main")).to_contain_text(
         "Saisissez votre nom d'utilisateur, puis cliquez sur Confirmer."
     )
-    page.get_by_label("Identifiant", exact=True).fill(EMAIL)
+    page.get_by_label("Nom d'utilisateur", exact=True).fill(EMAIL)
     submit(page, "Confirmer")
 
     # The locked account confirms its masked address: « Oui, créer mon mot de passe ».
@@ -65,7 +66,7 @@ def test_a_user_locked_by_five_failures_creates_a_new_password_and_signs_in_agai
 
     # Step 4: the link of the e-mail, in another browser, then the new password.
     [mail] = inbox.wait_for(EMAIL)
-    assert mail["Subject"] == "Réinitialisation du mot de passe"
+    assert mail["Subject"].strip().startswith("Réinitialisation du mot de passe · ")
     elsewhere = new_page()
     elsewhere.goto(resume_link(Inbox.text(mail)))
     expect(elsewhere).to_have_url(f"{portal_url}/flow/recovery/")
@@ -77,7 +78,7 @@ def test_a_user_locked_by_five_failures_creates_a_new_password_and_signs_in_agai
     )
 
     # The lock is gone: the new password opens the portal.
-    elsewhere.get_by_role("link", name="Cliquez ici pour vous connecter").click()
+    elsewhere.get_by_role("link", name="Me connecter avec mon nouveau mot de passe").click()
     expect(elsewhere).to_have_url(re.compile(r"/login/$"))
     sign_in(elsewhere, NEW_PASSWORD)
     expect(elsewhere).to_have_url(f"{portal_url}/portal/")

@@ -27,7 +27,7 @@ def administrator(use_profile):
 
 def sign_in(page: Page, identifier: str, password: str) -> None:
     page.goto("/login/")
-    page.get_by_label("Identifiant", exact=True).fill(identifier)
+    page.get_by_label("Nom d'utilisateur", exact=True).fill(identifier)
     page.get_by_label("Mot de passe", exact=True).fill(password)
     submit(page, "Se connecter")
 
@@ -72,7 +72,7 @@ def test_an_administrator_invites_a_user_with_two_rights_then_removes_them(
 
     # The invited person opens the e-mail's link in another browser and chooses a password.
     [mail] = inbox.wait_for(USER_EMAIL)
-    assert mail["Subject"] == "Invitation à Hôtel du Port"
+    assert mail["Subject"].strip().startswith("Invitation à Hôtel du Port · ")
     link = INVITATION_LINK.search(Inbox.text(mail))
     assert link, Inbox.text(mail)
     user = new_page()
@@ -103,6 +103,8 @@ def test_an_administrator_invites_a_user_with_two_rights_then_removes_them(
     row.get_by_role("link", name="Gérer").click()
     expect(admin.get_by_role("heading", name="Léa Roy")).to_be_visible()
     submit(admin, "Supprimer l'utilisateur")
+    expect(admin.locator("h1")).to_have_text("Supprimer Léa Roy ?")
+    submit(admin, "Oui, supprimer l'utilisateur")
     expect(admin.locator(".messages")).to_contain_text("L'utilisateur a été supprimé.")
     expect(admin.get_by_test_id("users")).not_to_contain_text(USER_EMAIL)
 

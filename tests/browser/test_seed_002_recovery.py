@@ -62,7 +62,7 @@ def captcha_image_src(page: Page) -> str:
 
 def answer_security_questions(page: Page) -> None:
     """Answer the two questions the page asks, read from their labels."""
-    expect(page.get_by_role("heading", name="Questions de sécurité")).to_be_visible()
+    expect(page.get_by_role("heading", name="Répondez à vos questions de sécurité")).to_be_visible()
     asked = page.locator("main form label").all_inner_texts()
     assert len(asked) == 2 and set(asked) <= set(TYPED), asked
     for question in asked:
@@ -119,7 +119,7 @@ def test_a_physician_resets_the_password_with_the_user_code_in_french(
 
     # Step 5: the e-mail's link, opened in another browser; its key leaves the address bar.
     [mail] = inbox.wait_for(EMAIL)
-    assert mail["Subject"] == "Réinitialisation du mot de passe"
+    assert mail["Subject"].strip().startswith("Réinitialisation du mot de passe · ")
     link = resume_link(Inbox.text(mail))
     assert link.startswith(portal_url)
     key = link.rstrip("/").rsplit("/", 1)[-1]
@@ -144,12 +144,12 @@ def test_a_physician_resets_the_password_with_the_user_code_in_french(
     confirmation.fill(NEW_PASSWORD)
     submit(elsewhere, "Soumettre")
 
-    # Step 9: the closing page never shows the password, then « Cliquez ici pour vous connecter ».
+    # Step 9: the closing page never shows the password; its link says where it goes.
     expect(elsewhere.get_by_test_id("recovery-done")).to_have_text(
         "Merci, votre mot de passe a été réinitialisé avec succès!"
     )
     assert NEW_PASSWORD not in elsewhere.content()
-    elsewhere.get_by_role("link", name="Cliquez ici pour vous connecter").click()
+    elsewhere.get_by_role("link", name="Me connecter avec mon nouveau mot de passe").click()
     expect(elsewhere).to_have_url(re.compile(r"/login/$"))
     elsewhere.get_by_label("Identifiant", exact=True).fill(CODE)
     elsewhere.get_by_label("Mot de passe", exact=True).fill(NEW_PASSWORD)

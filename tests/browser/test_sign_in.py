@@ -20,7 +20,7 @@ def hotel_account(use_profile):
 
 
 def sign_in(page: Page, password: str) -> None:
-    page.get_by_label("Identifiant", exact=True).fill(EMAIL)
+    page.get_by_label("Nom d'utilisateur", exact=True).fill(EMAIL)
     page.get_by_label("Mot de passe", exact=True).fill(password)
     submit(page, "Se connecter")
 
@@ -32,12 +32,16 @@ def test_the_right_password_after_five_wrong_ones_shows_the_lock_and_the_way_out
     for attempt in range(5):
         sign_in(page, f"not the password {attempt}")
         expect(page.get_by_test_id("sign-in-error")).to_be_visible()
+    # The fifth failure says the lock at once, and the way out replaces the form.
+    expect(page.get_by_test_id("sign-in-error")).to_contain_text("maintenant verrouillé")
+    expect(page.get_by_label("Mot de passe", exact=True)).to_have_count(0)
+    page.goto("/login/")
     sign_in(page, PASSWORD)
 
     expect(page).to_have_url(f"{portal_url}/login/")
     error = page.get_by_test_id("sign-in-error")
     expect(error).to_contain_text("Trop de tentatives")
-    way_out = error.get_by_role("link", name="Mot de passe oublié ?")
+    way_out = page.get_by_test_id("locked-reset")
     expect(way_out).to_be_visible()
     expect(page.get_by_test_id("name-menu")).to_have_count(0)
     way_out.click()
@@ -55,7 +59,8 @@ def test_the_back_button_after_signing_out_shows_no_private_page(
     expect(page.get_by_test_id("name-menu")).to_have_text("Marie Tremblay")
 
     page.get_by_test_id("name-menu").click()
-    submit(page, "Déconnexion")
+    with page.expect_navigation():
+        page.locator("header").get_by_role("button", name="Déconnexion", exact=True).click()
     expect(page.get_by_test_id("name-menu")).to_have_count(0)
 
     page.go_back()

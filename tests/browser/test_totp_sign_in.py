@@ -36,7 +36,7 @@ def test_a_member_enrols_an_app_and_signs_in_with_it(page: Page, use_profile, po
     use_profile("extranet")
     make_account(email=EMAIL, kind="user")
     page.goto("/login/")
-    sign_in(page, "Identifiant", "Mot de passe", "Se connecter")
+    sign_in(page, "Nom d'utilisateur", "Mot de passe", "Se connecter")
     expect(page.get_by_test_id("name-menu")).to_be_visible()
 
     page.goto("/account/security/")
@@ -50,9 +50,10 @@ def test_a_member_enrols_an_app_and_signs_in_with_it(page: Page, use_profile, po
     expect(page.get_by_test_id("factor")).to_have_count(1)
 
     page.get_by_test_id("name-menu").click()
-    submit(page, "Déconnexion")
+    with page.expect_navigation():
+        page.locator("header").get_by_role("button", name="Déconnexion", exact=True).click()
     page.goto("/login/")
-    sign_in(page, "Identifiant", "Mot de passe", "Se connecter")
+    sign_in(page, "Nom d'utilisateur", "Mot de passe", "Se connecter")
     expect(page).to_have_url(f"{portal_url}/flow/sign_in/")
     expect(page.get_by_role("heading", name="Deuxième étape de la connexion")).to_be_visible()
     expect(page.get_by_test_id("name-menu")).to_have_count(0)
@@ -69,12 +70,13 @@ def test_a_member_enrols_an_app_and_signs_in_with_it(page: Page, use_profile, po
 
     # Once in English.
     page.get_by_test_id("name-menu").click()
-    submit(page, "Déconnexion")
+    with page.expect_navigation():
+        page.locator("header").get_by_role("button", name="Déconnexion", exact=True).click()
     page.context.add_cookies(
         [{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": portal_url}]
     )
     page.goto("/login/")
-    sign_in(page, "Identifier", "Password", "Sign in")
+    sign_in(page, "Username", "Password", "Sign in")
     expect(page.get_by_role("heading", name="Second step of sign-in")).to_be_visible()
     submit(page, "Continue")
     expect(field_error(page, CODE_EN)).to_have_text(

@@ -46,7 +46,7 @@ def clerk(place) -> Membership:
 def test_removed_from_its_last_establishment_the_user_can_no_longer_sign_in(admin, clerk):
     browser = Client()
     assert sign_in(browser, "clerk@hotel.example").status_code == 302
-    admin.post(f"/establishments/users/{clerk.pk}/", {"remove": "1"})
+    admin.post(f"/establishments/users/{clerk.pk}/", {"remove": "1", "confirm": "1"})
 
     account = Account.objects.get(email="clerk@hotel.example")
     assert account.status == Account.Status.DISABLED
@@ -80,7 +80,7 @@ def test_a_registry_member_or_a_self_registering_kind_is_never_disabled(use_prof
 
 
 def test_the_removed_user_is_deleted_after_the_profiles_delay_and_audited(admin, clerk):
-    admin.post(f"/establishments/users/{clerk.pk}/", {"remove": "1"})
+    admin.post(f"/establishments/users/{clerk.pk}/", {"remove": "1", "confirm": "1"})
     account = Account.objects.get(email="clerk@hotel.example")
     assert delegates_purge(now=timezone.now() + timedelta(days=29)) == 0
     assert Account.objects.filter(pk=account.pk).exists()
@@ -99,7 +99,7 @@ def test_a_staff_disabled_account_is_not_purged_as_a_delegate(admin, clerk):
 
     account = clerk.account
     account_disable(account=account, reason="fraude", actor=None)
-    admin.post(f"/establishments/users/{clerk.pk}/", {"remove": "1"})
+    admin.post(f"/establishments/users/{clerk.pk}/", {"remove": "1", "confirm": "1"})
     assert delegates_purge(now=timezone.now() + timedelta(days=400)) == 0
     assert Account.objects.filter(pk=account.pk).exists()
 
@@ -107,7 +107,7 @@ def test_a_staff_disabled_account_is_not_purged_as_a_delegate(admin, clerk):
 def test_invited_again_the_user_chooses_a_password_and_signs_in_again(
     admin, admin_membership, clerk, place
 ):
-    admin.post(f"/establishments/users/{clerk.pk}/", {"remove": "1"})
+    admin.post(f"/establishments/users/{clerk.pk}/", {"remove": "1", "confirm": "1"})
     invitation_send(
         establishment=place,
         email="clerk@hotel.example",
@@ -136,7 +136,7 @@ def test_invited_again_the_user_chooses_a_password_and_signs_in_again(
 def test_invited_again_a_password_the_policy_refuses_leaves_the_account_disabled(
     admin, admin_membership, clerk, place
 ):
-    admin.post(f"/establishments/users/{clerk.pk}/", {"remove": "1"})
+    admin.post(f"/establishments/users/{clerk.pk}/", {"remove": "1", "confirm": "1"})
     invitation_send(
         establishment=place,
         email="clerk@hotel.example",

@@ -107,7 +107,7 @@ def test_remove_the_user_on_the_owner_is_refused_on_the_page(
     users = browser.get("/establishments/users/").content.decode()
     assert 'data-testid="owner"' in users
     # « Supprimer l'utilisateur » posts remove=1 on the owner's « Gérer » page.
-    response = browser.post(f"/establishments/users/{owner.pk}/", {"remove": "1"})
+    response = browser.post(f"/establishments/users/{owner.pk}/", {"remove": "1", "confirm": "1"})
     assert response.status_code == 200
     assert message in response.content.decode()
     assert Membership.objects.filter(pk=owner.pk).exists()

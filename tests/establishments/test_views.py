@@ -269,14 +269,14 @@ def test_manage_changes_rights_and_removes_and_the_removed_user_is_refused_at_on
     assert clerk_browser.get("/establishments/sections/rates/").status_code == 200
     page = admin.get(f"/establishments/users/{clerk.pk}/").content.decode()
     assert "Supprimer l&#x27;utilisateur" in page or "Supprimer l'utilisateur" in page
-    admin.post(f"/establishments/users/{clerk.pk}/", {"remove": "1"})
+    admin.post(f"/establishments/users/{clerk.pk}/", {"remove": "1", "confirm": "1"})
     assert not Membership.objects.filter(pk=clerk.pk).exists()
     assert clerk_browser.get("/establishments/sections/rates/").status_code == 403
 
 
 def test_the_last_administrator_is_kept_with_a_clear_message(admin, place):
     me = Membership.objects.get(account__email="admin@hotel.example")
-    response = admin.post(f"/establishments/users/{me.pk}/", {"remove": "1"})
+    response = admin.post(f"/establishments/users/{me.pk}/", {"remove": "1", "confirm": "1"})
     assert "au moins un administrateur" in response.content.decode()
     response = admin.post(f"/establishments/users/{me.pk}/", {"rights": ["rates"]})
     assert "au moins un administrateur" in response.content.decode()
@@ -286,7 +286,12 @@ def test_the_last_administrator_is_kept_with_a_clear_message(admin, place):
 def test_posted_ids_of_another_establishment_are_refused(admin, place):
     elsewhere = hotel("Hôtel de la Gare", "H002")
     foreign = member_of(elsewhere, "foreign@hotel.example", ALL)
-    assert admin.post(f"/establishments/users/{foreign.pk}/", {"remove": "1"}).status_code == 404
+    assert (
+        admin.post(
+            f"/establishments/users/{foreign.pk}/", {"remove": "1", "confirm": "1"}
+        ).status_code
+        == 404
+    )
     assert admin.post(f"/establishments/users/{foreign.pk}/", {"rights": []}).status_code == 404
     assert Membership.objects.filter(pk=foreign.pk, rights=ALL).exists()
     invitation_owner = Client()

@@ -41,7 +41,8 @@ def test_sign_up_asks_three_questions_before_the_activation_email(physicians):
     client = Client()
     sign_up(client)
     page = client.get("/flow/registration/").content.decode()
-    assert "Questions de sécurité" in page and "Quel est le nom de votre première école ?" in page
+    assert "Choisissez vos questions de sécurité" in page
+    assert "Quel est le nom de votre première école ?" in page
     assert answer(client, "registration", **QUESTIONS).status_code == 302
     account = Account.objects.get()
     assert SecurityAnswer.objects.filter(account=account).count() == 3

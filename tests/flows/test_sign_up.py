@@ -172,7 +172,7 @@ def test_a_valid_sign_up_creates_a_pending_account_and_sends_the_activation_emai
     )
     assert account.first_name == "Sophie"
     mail = Message.objects.get(template="activation")
-    assert mail.subject == "Veuillez activer votre compte"
+    assert mail.subject.strip().startswith("Veuillez activer votre compte · ")
     assert "/flow/registration/resume/" in mail.text()
     assert "Activer" in mail.html()
     assert set(Event.objects.values_list("kind", flat=True)) >= {

@@ -454,7 +454,7 @@ def test_a_member_adds_a_passkey_from_the_security_page(client, account):
 @pages
 def test_a_passkey_added_without_a_name_gets_one(english_client, account):
     response = page_add(english_client, account, SoftwareAuthenticator(), name="  ")
-    assert "The passkey « Passkey » has been added." in text(response)
+    assert "The passkey “Passkey” has been added." in text(response)
 
 
 @pages

@@ -86,7 +86,7 @@ def test_the_email_is_in_the_members_language(client, inbox):
     sign_in(client, "john@example.org")
     ask(client)
     message = inbox.wait_for("john@example.org")[0]
-    assert message["Subject"] == "Your account will be deleted"
+    assert message["Subject"].strip().startswith("Your account will be deleted · ")
     assert "To cancel, sign in before that date" in inbox.text(message)
 
 

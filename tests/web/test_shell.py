@@ -62,7 +62,7 @@ def test_the_cookie_notice_shows_until_accepted(client):
 def test_the_cookie_notice_links_to_the_privacy_page(client):
     page = client.get("/").content.decode()
     assert "Utilisation de témoins" in page
-    assert 'href="/privacy/">En savoir plus' in page
+    assert 'href="/privacy/">Confidentialité et témoins' in page
     privacy = client.get("/privacy/").content.decode()
     assert "témoin de session" in privacy
 
@@ -125,6 +125,6 @@ def test_the_portal_home_greets_the_member_and_shows_kind_and_identifier(
     client.cookies["vestibule_language"] = language
     client.force_login(account)
     page = html.unescape(client.get("/portal/").content.decode())
-    assert f"<h1>{greeting}</h1>" in page
+    assert f'data-testid="greeting">{greeting}<' in page
     assert f'data-testid="member-kind">{kind}<' in page
     assert 'data-testid="member-identifier">54321<' in page

@@ -3,7 +3,6 @@ from typing import Any
 from django.contrib.auth.backends import ModelBackend
 from django.http import HttpRequest
 
-from vestibule.accounts.factors import needs_second_factor
 from vestibule.accounts.lockout import sign_in_attempt
 from vestibule.accounts.models import Account
 
@@ -26,6 +25,6 @@ class IdentifierBackend(ModelBackend):
         result = sign_in_attempt(identifier=username, password=password, request=request)
         if result.outcome != "ok" or not self.user_can_authenticate(result.account):
             return None
-        if needs_second_factor(result.account):
+        if result.factor_needed:
             return None
         return result.account

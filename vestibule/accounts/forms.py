@@ -6,12 +6,12 @@ from django.utils.translation import gettext_lazy as _
 
 from vestibule.accounts.models import Account
 from vestibule.accounts.password_policy import password_check_for, password_help_text
-from vestibule.config import get_profile
+from vestibule.config import get_profile, identifier_word_lazy
 
 
 class SignInForm(forms.Form):
     identifier = forms.CharField(
-        label=_("Identifier"),
+        label=identifier_word_lazy(),
         max_length=254,
         widget=forms.TextInput(attrs={"autocomplete": "username", "autofocus": True}),
     )
@@ -119,6 +119,7 @@ class IdentifierReminderForm(forms.Form):
         label=_("E-mail address"),
         max_length=254,
         error_messages={"invalid": _("This e-mail address is invalid. Check it and try again.")},
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
 

@@ -5,7 +5,7 @@ hash is computed, so refusals are cheap and attempts while locked are not counte
 """
 
 import dataclasses
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.http import HttpRequest
@@ -14,6 +14,7 @@ from django.utils import timezone
 from vestibule.accounts.factors import needs_second_factor
 from vestibule.accounts.models import Account
 from vestibule.accounts.selectors import account_by_identifier
+from vestibule.audit.models import Event
 from vestibule.audit.services import event_record, event_record_coalesced
 from vestibule.config import Profile, get_profile
 from vestibule.notifications.services import message_enqueue
@@ -34,6 +35,16 @@ class SignIn:
     outcome: str
     account: Account | None = None
     retry_minutes: int = 0
+    # "blocked" only: when the address may try again.
+    retry_at: datetime | None = None
+    # "ok" only: a second factor must follow before the account is signed in.
+    factor_needed: bool = False
+    # "locked" only: this very attempt locked it (an account or an unknown identifier alike).
+    locked_now: bool = False
+    # "locked" only: when the lock ends by itself (the profile's cool-off); None: a reset only.
+    unlocks_at: datetime | None = None
+    # "invalid" only: one try is left before the lock, and the profile wants it said.
+    last_try: bool = False
 
 
 def _typed_key(raw: str, profile: Profile) -> str:
@@ -98,18 +109,37 @@ def account_unlock(
     return bool(unlocked)
 
 
+def _cooloff_end(locked_at: datetime, profile: Profile) -> datetime | None:
+    cooloff = profile.lockout.cooloff_minutes
+    return locked_at + timedelta(minutes=cooloff) if cooloff else None
+
+
 @transaction.atomic
-def _account_lock(account: Account, request: HttpRequest) -> None:
+def _account_lock(account: Account, request: HttpRequest, profile: Profile) -> None:
+    locked_at = timezone.now()
     updated = Account.objects.filter(pk=account.pk, locked_at__isnull=True).update(
-        locked_at=timezone.now()
+        locked_at=locked_at
     )
     if updated:
         event_record("account.locked", request=request, account=account)
+        # When the failures happened: those recorded since the last success (or lock) count.
+        failures = Event.objects.filter(account=account, kind="sign_in.failed").order_by(
+            "-created_at"
+        )[: profile.lockout.threshold]
+        first_failure = min((event.created_at for event in failures), default=locked_at)
         message_enqueue(
             template="account_locked",
             to=account.email,
             language=account.language,
-            context={"account": account},
+            context={
+                "account": account,
+                "locked_at": locked_at,
+                "first_failure_at": first_failure,
+                "failures": profile.lockout.threshold,
+                "address": client_ip(request),
+                "unlocks_at": _cooloff_end(locked_at, profile),
+                "reset_allowed": "recovery" in profile.flows,
+            },
         )
 
 
@@ -140,7 +170,11 @@ def attempt_begin(
     """
     subject = _subject(account, typed)
     rate = _failure_rate(profile)
-    if counters.hit("attempts", subject, rate) > profile.lockout.threshold:
+    reserved = counters.hit("attempts", subject, rate)
+    # An unknown identifier's lock clears its counts (a fresh start when the lock ends), so a
+    # parallel attempt that reserved after the clear is read against the lock itself, which
+    # was set before the clear.
+    if reserved > profile.lockout.threshold:
         counters.give_back("attempts", subject)
         return None
     block = profile.address_block
@@ -172,6 +206,21 @@ def attempt_failed(
     request: HttpRequest,
 ) -> bool:
     """A wrong proof: it stays counted; True when it locked the account (or the identifier)."""
+    failures = _failure_count(
+        attempt, account=account, typed=typed, profile=profile, request=request
+    )
+    return failures >= profile.lockout.threshold
+
+
+def _failure_count(
+    attempt: Attempt,
+    *,
+    account: Account | None,
+    typed: str,
+    profile: Profile,
+    request: HttpRequest,
+) -> int:
+    """Count a wrong proof, lock at the threshold; the consecutive failures, this one included."""
     block = profile.address_block
     if counters.count("address_attempts", attempt.address) >= block.threshold:
         counters.block("address", attempt.address, block.block_minutes * 60)
@@ -185,11 +234,11 @@ def attempt_failed(
             # Locked from now, for as long as an account is: the same story as a real one.
             counters.block("identifier", typed, _lock_seconds(profile))
             counters.clear_many([("attempts", attempt.subject), ("failures", attempt.subject)])
-        return locks
+        return failures
     event_record("sign_in.failed", request=request, account=account, failures=failures)
     if locks:
-        _account_lock(account, request)
-    return locks
+        _account_lock(account, request, profile)
+    return failures
 
 
 def _identifier_blocked(typed: str) -> bool:
@@ -217,6 +266,11 @@ def address_blocked_minutes(request: HttpRequest) -> int:
         return 0
     event_record_coalesced("sign_in.refused_blocked", key=ip, request=request, subject=ip)
     return -(-wait // 60)
+
+
+def address_block_end(request: HttpRequest) -> datetime:
+    """When the block of the request's address ends (now when it is not blocked)."""
+    return timezone.now() + timedelta(seconds=counters.blocked_for("address", client_ip(request)))
 
 
 def _answer_subject(account: Account | None, typed: str, profile: Profile) -> str:
@@ -258,7 +312,7 @@ def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> 
     ip = client_ip(request)
     minutes = address_blocked_minutes(request)
     if minutes:
-        return SignIn("blocked", retry_minutes=minutes)
+        return SignIn("blocked", retry_minutes=minutes, retry_at=address_block_end(request))
 
     typed = _typed_key(identifier, profile)
     account = account_by_identifier(identifier, profile)
@@ -266,28 +320,61 @@ def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> 
         return _refused_locked(account, request)
     if account is None and _identifier_blocked(typed):
         # Same answer as for a locked account, so nothing tells whether this one exists.
-        return SignIn("locked")
+        return _identifier_locked(typed)
 
     attempt = attempt_begin(account=account, typed=typed, ip=ip, profile=profile)
     if attempt is None:
         # Others in flight hold every remaining try: no hash for this one.
-        return _refused_locked(account, request) if account else SignIn("locked")
+        return _refused_locked(account, request) if account else _identifier_locked(typed)
 
     if account is None:
         Account().set_password(password)  # the same hashing time as for a real account
-        attempt_failed(attempt, account=None, typed=typed, profile=profile, request=request)
-        return SignIn("invalid")
-    if not account.check_password(password):
-        attempt_failed(attempt, account=account, typed=typed, profile=profile, request=request)
-        return SignIn("invalid", account)
+    elif account.check_password(password):
+        return _password_accepted(account, attempt, request)
+    failures = _failure_count(
+        attempt, account=account, typed=typed, profile=profile, request=request
+    )
+    return _failed(failures, account, profile)
 
-    # A right password: unless a parallel attempt locked the account while this one was
-    # hashing. The lock is read again from the database, where it was written.
-    account.refresh_from_db(fields=["locked_at", "status"])
+
+def _failed(failures: int, account: Account | None, profile: Profile) -> SignIn:
+    """What a wrong password is told: the same for an account and an unknown identifier.
+
+    The attempt that reaches the threshold says the lock at once; where the profile wants
+    it, the one before says that one try is left.
+    """
+    threshold = profile.lockout.threshold
+    if failures >= threshold:
+        unlocks_at = _cooloff_end(timezone.now(), profile)
+        return SignIn("locked", account, locked_now=True, unlocks_at=unlocks_at)
+    last_try = profile.lockout.warn_before_last and failures == threshold - 1
+    return SignIn("invalid", account, last_try=last_try)
+
+
+def _identifier_locked(typed: str) -> SignIn:
+    """An unknown identifier "locked": it ends when an account's lock would (the cool-off)."""
+    unlocks_at = None
+    if get_profile().lockout.cooloff_minutes:
+        unlocks_at = timezone.now() + timedelta(seconds=counters.blocked_for("identifier", typed))
+    return SignIn("locked", unlocks_at=unlocks_at)
+
+
+@transaction.atomic
+def _password_accepted(account: Account, attempt: Attempt, request: HttpRequest) -> SignIn:
+    """A right password: unless a parallel attempt locked the account while this one was
+    hashing. The lock is read again under the row's lock (SQLite: the write transaction), so
+    a lock written beside this sign-in is either seen here or recorded after its success."""
+    account.locked_at, account.status = (
+        Account.objects.select_for_update()
+        .filter(pk=account.pk)
+        .values_list("locked_at", "status")
+        .get()
+    )
     if account.locked_at is not None:
         counters.give_back("attempts", attempt.subject)
         return _refused_locked(account, request)
-    if account.status == Account.Status.ACTIVE and needs_second_factor(account):
+    factor_needed = account.status == Account.Status.ACTIVE and needs_second_factor(account)
+    if factor_needed:
         attempt_passed_partly(attempt)
     else:
         attempt_succeeded(attempt)
@@ -301,15 +388,20 @@ def sign_in_attempt(*, identifier: str, password: str, request: HttpRequest) -> 
     if account.status == Account.Status.PENDING:
         event_record("sign_in.pending", request=request, account=account)
         return SignIn("pending", account)
-    event_record("sign_in.succeeded", request=request, account=account)
-    return SignIn("ok", account)
+    # With a factor to follow, the sign-in succeeds at the flow's end (flows/stages/second_factor).
+    kind = "sign_in.password_accepted" if factor_needed else "sign_in.succeeded"
+    event_record(kind, request=request, account=account)
+    return SignIn("ok", account, factor_needed=factor_needed)
 
 
 def _refused_locked(account: Account, request: HttpRequest) -> SignIn:
     event_record_coalesced(
         "sign_in.refused_locked", key=str(account.pk), request=request, account=account
     )
-    return SignIn("locked", account)
+    unlocks_at = None
+    if account.locked_at is not None:
+        unlocks_at = _cooloff_end(account.locked_at, get_profile())
+    return SignIn("locked", account, unlocks_at=unlocks_at)
 
 
 def password_verify(*, account: Account, password: str, request: HttpRequest) -> SignIn:

@@ -166,7 +166,6 @@ def _signed_up_again(
     return Registration(existing, "existing")
 
 
-@transaction.atomic
 def account_register(
     *,
     email: str,
@@ -223,34 +222,39 @@ def account_register(
         password_check(
             password, email=email, codes=[code], names=[member.first_name, member.last_name]
         )
-    if existing is not None:
+    # The hash is done: the writes take their transactions now, never holding a lock (on
+    # SQLite, the one writer's) for Argon2id's time.
+    if existing is None:
+        account = Account(
+            email=email,
+            code=member.code if member else None,
+            kind=member.kind if member else profile.member_kinds[0].key,
+            first_name=member.first_name if member else "",
+            last_name=member.last_name if member else "",
+            member=member,
+            language=language,
+            region=region or (member.region if member else ""),
+            password=password_hash,
+        )
+        try:
+            with transaction.atomic():
+                account.save()
+                event_record("sign_up.requested", request=request, account=account)
+            return Registration(account, "created")
+        except IntegrityError:
+            # A concurrent sign-up with the same e-mail or member won the race: this one
+            # came second, and is treated as such (the same password is the same person:
+            # a second hash, paid only by the loser of a race).
+            existing = (
+                Account.objects.filter(member=member).first() if member else None
+            ) or Account.objects.by_email(email).first()
+            if existing is None:
+                raise RegistrationRefused from None
+            same_password = existing.status == Account.Status.PENDING and check_password(
+                password, existing.password
+            )
+    with transaction.atomic():
         return _signed_up_again(existing=existing, same_password=same_password, request=request)
-
-    account = Account(
-        email=email,
-        code=member.code if member else None,
-        kind=member.kind if member else profile.member_kinds[0].key,
-        first_name=member.first_name if member else "",
-        last_name=member.last_name if member else "",
-        member=member,
-        language=language,
-        region=region or (member.region if member else ""),
-    )
-    account.password = password_hash
-    try:
-        with transaction.atomic():
-            account.save()
-    except IntegrityError:
-        # A concurrent sign-up with the same e-mail or member won the race: this one came
-        # second, and is treated as such.
-        existing = (
-            Account.objects.filter(member=member).first() if member else None
-        ) or Account.objects.by_email(email).first()
-        if existing is None:
-            raise RegistrationRefused from None
-        return _signed_up_again(existing=existing, same_password=False, request=request)
-    event_record("sign_up.requested", request=request, account=account)
-    return Registration(account, "created")
 
 
 def account_existing_notify(*, account: Account) -> None:
@@ -316,18 +320,32 @@ def account_activate(
     return True
 
 
-@transaction.atomic
+def password_prepare(password: str, account: Account) -> str:
+    """The policy's verdict on `account`'s new password (ValidationError), then its hash.
+
+    Call it before opening a transaction: Argon2id's ~20 ms then hold no lock (on SQLite, the
+    one writer's lock), and a refused password opens none.
+    """
+    password_check_for(password, account)
+    return make_password(password)
+
+
 def account_set_password(
     *, account: Account, password: str, event: str, request: HttpRequest | None = None
 ) -> None:
-    """Set a new password: revokes e-mailed links, unlocks, notifies the owner.
+    """Set a new password (password_prepare, then account_password_store)."""
+    encoded = password_prepare(password, account)
+    account_password_store(account=account, encoded=encoded, event=event, request=request)
 
-    Raises ValidationError when the policy refuses the password (nothing is changed).
-    Other sessions end by themselves: Django ties each session to the password hash.
-    """
-    password_check_for(password, account)
+
+@transaction.atomic
+def account_password_store(
+    *, account: Account, encoded: str, event: str, request: HttpRequest | None = None
+) -> None:
+    """Store a password hashed by password_prepare: revokes e-mailed links, unlocks, notifies
+    the owner. Other sessions end by themselves: Django ties each session to the hash."""
     account_unlock(account=account, event="account.unlocked_by_password", request=request)
-    account.set_password(password)
+    account.password = encoded
     account.save(update_fields=["password"])
     # Links sent before: activation, reset, and a new login e-mail asked for (perhaps by
     # whoever knew the old password).
@@ -373,16 +391,22 @@ REMINDERS_PER_ADDRESS = counters.Rate(limit=5, period=3600)
 REMINDERS_PER_ACCOUNT = counters.Rate(limit=3, period=3600)
 
 
-def identifier_remind(*, email: str, request: HttpRequest) -> None:
-    """E-mail an active account its identifier; silent for unknown addresses and throttled.
+def identifier_remind(*, email: str, request: HttpRequest) -> int:
+    """E-mail an active account its identifier; silent for unknown addresses.
 
-    Only the address's count is taken while the visitor waits; the account is looked up and
-    its e-mail written after the response, so the page takes no longer for a known address.
+    Returns 0, or the seconds to wait when the client's address or the typed e-mail address
+    asked too often (nothing is sent then). Only those counts are taken while the visitor
+    waits, the typed address counted like an account's (known or not, the same refusal);
+    the account is looked up and its e-mail written after the response, so the page takes
+    no longer for a known address.
     """
-    if counters.hit("reminder", client_ip(request), REMINDERS_PER_ADDRESS) > (
-        REMINDERS_PER_ADDRESS.limit
-    ):
-        return
+    address = client_ip(request)
+    wait = counters.reserve_or_wait("reminder", address, REMINDERS_PER_ADDRESS)
+    if wait:
+        return wait
+    wait = counters.reserve_or_wait("reminder_typed", email.strip().lower(), REMINDERS_PER_ACCOUNT)
+    if wait:  # the client's address keeps this request counted
+        return wait
 
     @transaction.atomic
     def send() -> None:
@@ -402,3 +426,4 @@ def identifier_remind(*, email: str, request: HttpRequest) -> None:
         event_record("identifier.reminded", request=request, account=account)
 
     after_response(request, send)
+    return 0

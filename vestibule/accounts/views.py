@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import logout, update_session_auth_hash
@@ -6,6 +8,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -16,7 +19,6 @@ from vestibule.accounts.email_change import (
     email_change_pending,
     email_change_request,
 )
-from vestibule.accounts.factors import needs_second_factor
 from vestibule.accounts.forms import (
     EmailChangeForm,
     IdentifierReminderForm,
@@ -64,7 +66,7 @@ def sign_in(request: HttpRequest) -> HttpResponse:
         )
         if result.outcome == "ok":
             next_url = safe_next(request, reverse("web:home"))
-            if needs_second_factor(result.account):
+            if result.factor_needed:
                 # Not signed in yet: the sign-in flow asks for the factor (or its enrolment).
                 sign_in_hand_off(request, result.account, next_url=next_url, methods=["pwd"])
                 return HttpResponseRedirect(reverse("flows:flow", args=["sign_in"]))
@@ -103,7 +105,12 @@ def forgotten_identifier(request: HttpRequest) -> HttpResponse:
         IdentifierReminderForm(request.POST or None) if get_profile().identifier_reminder else None
     )
     if request.method == "POST" and form is not None and form.is_valid():
-        identifier_remind(email=form.cleaned_data["email"], request=request)
+        wait = identifier_remind(email=form.cleaned_data["email"], request=request)
+        if wait:
+            # Not sent: said, the same for a known and an unknown address.
+            retry_at = timezone.now() + timedelta(seconds=wait)
+            context = {"form": form, "retry_at": retry_at}
+            return render(request, "accounts/forgotten_identifier.html", context)
         messages.success(
             request,
             _("If an account has this address, an e-mail giving its identifier has been sent."),

@@ -108,6 +108,7 @@ def access_code_send(
         template=template,
         to=email,
         language=language or _recipient_language(email),
+        language_known=bool(language) or Account.objects.by_email(email).exists(),
         context={
             "record": record,
             "email": email,
@@ -259,6 +260,15 @@ def coverage_claim(
     throttles.code_try_give_back(code_try, profile=profile)
     throttles.flow_forget(account_id=account.pk, flow=flow)
     return record
+
+
+def code_resend_wait(email: str) -> int:
+    """Seconds before `email` may be sent a code again (0: this request is reserved).
+
+    Counted on the typed address before any record is looked up, so an address never
+    invited is refused after as many requests as an invited one.
+    """
+    return throttles.inbox_wait(_email_normalise(email))
 
 
 @transaction.atomic

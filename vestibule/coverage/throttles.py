@@ -98,6 +98,12 @@ def resend_allowed(*, account_id: int | None, ip: str) -> bool:
     return allowed
 
 
+def inbox_wait(email: str) -> int:
+    """Reserve one code request for the typed address, invited or not: 0 when reserved, else
+    the seconds until it may ask again (the same refusal whether or not it was invited)."""
+    return counters.reserve_or_wait("coverage_inbox_typed", email, CODES_PER_INBOX)
+
+
 def inbox_allowed(email: str) -> bool:
     return counters.hit("coverage_inbox", email, CODES_PER_INBOX) <= CODES_PER_INBOX.limit
 

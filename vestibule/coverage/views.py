@@ -6,6 +6,7 @@ one can reach another person's.
 
 import secrets
 from collections.abc import Callable
+from datetime import timedelta
 from functools import wraps
 
 from django import forms as django_forms
@@ -15,6 +16,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -38,6 +40,7 @@ from vestibule.coverage.services import (
     CoverageRefused,
     account_region_change,
     code_resend,
+    code_resend_wait,
     coverage_claim,
 )
 
@@ -177,6 +180,11 @@ def resend(request: HttpRequest) -> HttpResponse:
         return HttpResponseRedirect(reverse("coverage:status"))
     form = forms.ResendForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        wait = code_resend_wait(form.cleaned_data["email"])
+        if wait:
+            # Not sent, and said: the same page whether or not the address was invited.
+            retry_at = timezone.now() + timedelta(seconds=wait)
+            return render(request, "coverage/resend.html", {"form": form, "retry_at": retry_at})
         accepted = code_resend(
             email=form.cleaned_data["email"],
             region=request.user.region,

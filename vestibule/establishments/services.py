@@ -87,7 +87,11 @@ def membership_of(account: Account, establishment_id: int | None) -> Membership 
 
 
 def memberships_of(account: Account) -> QuerySet[Membership]:
-    return Membership.objects.select_related("establishment").filter(account=account)
+    return (
+        Membership.objects.select_related("establishment")
+        .filter(account=account)
+        .order_by("establishment__name", "pk")
+    )
 
 
 def can_administer(membership: Membership | None) -> bool:
@@ -254,6 +258,7 @@ def _invitation_mail(invitation: Invitation, key: str) -> None:
         template="invitation_existing" if invitation.for_existing_account else "invitation",
         to=invitation.email,
         language=account.language if account else get_profile().languages[0],
+        language_known=account is not None,
         context={
             "invitation": invitation,
             "establishment": invitation.establishment,

@@ -159,6 +159,9 @@ def user_manage(request: HttpRequest, membership: Membership, pk: int) -> HttpRe
     form = forms.RightsForm(request.POST or None, initial={"rights": target.rights})
     if request.method == "POST":
         try:
+            if "remove" in request.POST and "confirm" not in request.POST:
+                # « Supprimer l'utilisateur » asks first: the removal signs them out at once.
+                return render(request, "establishments/user_remove.html", {"target": target})
             if "remove" in request.POST:
                 membership_remove(membership=target, by=request.user, request=request)
                 messages.success(request, _("The user has been removed."))

@@ -51,7 +51,27 @@ def sign_up_allowed(request: HttpRequest, email: str) -> bool:
     return True
 
 
-def resend_allowed(request: HttpRequest) -> bool:
-    return counters.hit("resend", client_ip(request), RESENDS_PER_ADDRESS) <= (
-        RESENDS_PER_ADDRESS.limit
-    )
+def resend_wait(request: HttpRequest, typed: str) -> int:
+    """Reserve one activation resend for the client's address and for the identifier typed;
+    0 when reserved, else the seconds until a new one may be asked.
+
+    Counted on the typed identifier before any account is looked up, with the allowance of
+    one recipient: an unknown identifier is refused after as many requests as a real one,
+    so the refusal tells nothing of who has an account.
+    """
+    address = client_ip(request)
+    wait = counters.reserve_or_wait("resend", address, RESENDS_PER_ADDRESS)
+    if wait:
+        return wait
+    # The address keeps this request counted, even when the identifier's allowance is used.
+    return counters.reserve_or_wait("resend_typed", typed.strip().lower(), MAILS_PER_RECIPIENT)
+
+
+def reset_wait(typed: str) -> int:
+    """Reserve one reset e-mail for the identifier typed in the recovery flow; 0 when
+    reserved, else the seconds until a new one may be asked.
+
+    Counted before the account is known, with the allowance of one recipient, so an unknown
+    identifier is refused after as many requests as a real one.
+    """
+    return counters.reserve_or_wait("reset_typed", typed.strip().lower(), MAILS_PER_RECIPIENT)

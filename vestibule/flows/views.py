@@ -2,6 +2,7 @@
 
 import functools
 import time
+from datetime import timedelta
 
 from django import forms
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
@@ -25,12 +27,14 @@ from vestibule.accounts.services import (
 from vestibule.accounts.sessions import sign_in_pending_take
 from vestibule.flows import stages  # noqa: F401  (registers every stage)
 from vestibule.flows.engine import SERVER_STARTED, FlowExpired, FlowRun, link_stage
-from vestibule.flows.throttles import link_allowed, resend_allowed
+from vestibule.flows.throttles import link_allowed, resend_wait
 from vestibule.notifications.after_response import after_response
 
 DONE_TEMPLATES = {"recovery": "flows/recovery_done.html"}
-# How long a second submission of the same step waits for the first to finish.
-DOUBLE_SUBMIT_WAIT = 5.0
+# How long one submission of a step holds that step's answer: a second submission (a double
+# click, a browser's retry after a node died) waits at most this long for the first.
+ANSWER_LOCK_SECONDS = 10
+IN_PROGRESS, ACCEPTED = 1, 2
 
 
 def _flow_url(name: str) -> str:
@@ -98,12 +102,10 @@ def flow_view(request: HttpRequest, name: str) -> HttpResponse:
         # step the flow is really at.
         return HttpResponseRedirect(_flow_url(name))
     lock = f"flow-lock:{run.id}:{run.index}"
-    if not cache.add(lock, 1, timeout=30):
-        # A double click: let the first submission finish, then show where it led.
-        deadline = time.monotonic() + DOUBLE_SUBMIT_WAIT
-        while cache.get(lock) == 1 and time.monotonic() < deadline:
-            time.sleep(0.05)
+    if not _answer_lock(lock):
+        # A double click whose first submission was accepted: show where it led.
         return HttpResponseRedirect(_flow_url(name))
+    accepted = False
     try:
         form = current.get_form(request.POST, request.FILES)
         if form is not None and not form.is_valid():
@@ -114,13 +116,32 @@ def flow_view(request: HttpRequest, name: str) -> HttpResponse:
         if form is not None and form.errors:
             return _render(request, run, form)
         run.advance()
+        accepted = True
         if not run.finished:
             run.stage.arrive()
         return HttpResponseRedirect(_flow_url(name))
     finally:
-        # Released at once: a refused answer can be corrected and sent again right away;
-        # an accepted one moved the flow on, so a late duplicate is stale anyway.
-        cache.delete(lock)
+        if accepted:
+            # A late duplicate of an accepted answer is told so, and shown the next step.
+            cache.set(lock, ACCEPTED, timeout=ANSWER_LOCK_SECONDS)
+        else:
+            # A refused answer can be corrected and sent again right away.
+            cache.delete(lock)
+
+
+def _answer_lock(lock: str) -> bool:
+    """Take the lock on one step's answer; False when another submission of that answer was
+    accepted meanwhile (a double click: waits for the first to finish).
+
+    The lock expires: a submission whose node died under it (killed, restarted) holds it
+    only ANSWER_LOCK_SECONDS, and the browser's new try, on any node, then takes it over.
+    """
+    deadline = time.monotonic() + ANSWER_LOCK_SECONDS + 1
+    while not cache.add(lock, IN_PROGRESS, timeout=ANSWER_LOCK_SECONDS):
+        if cache.get(lock) == ACCEPTED or time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def flow_asset(request: HttpRequest, name: str, what: str) -> HttpResponse:
@@ -191,7 +212,11 @@ def _activation_resend(identifier: str, stage_names: tuple[str, ...]) -> None:
 
 
 class ActivationResendForm(forms.Form):
-    identifier = forms.CharField(label=gettext_lazy("E-mail or identifier"), max_length=254)
+    identifier = forms.CharField(
+        label=gettext_lazy("E-mail or identifier"),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+    )
 
 
 def activation_resend(request: HttpRequest) -> HttpResponse:
@@ -201,10 +226,15 @@ def activation_resend(request: HttpRequest) -> HttpResponse:
         raise Http404
     form = ActivationResendForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if resend_allowed(request):
-            # Looked up and sent after the response: a pending account's page takes no longer.
-            identifier = form.cleaned_data["identifier"]
-            after_response(request, functools.partial(_activation_resend, identifier, flow.stages))
+        identifier = form.cleaned_data["identifier"]
+        wait = resend_wait(request, identifier)
+        if wait:
+            # Not sent: the page does not claim it was, and reads the same for any identifier.
+            retry_at = timezone.now() + timedelta(seconds=wait)
+            context = {"form": form, "retry_at": retry_at}
+            return render(request, "flows/activation_resend.html", context)
+        # Looked up and sent after the response: a pending account's page takes no longer.
+        after_response(request, functools.partial(_activation_resend, identifier, flow.stages))
         messages.success(
             request,
             _(

@@ -38,6 +38,6 @@ def passkey_add(request: HttpRequest) -> HttpResponse:
         messages.error(request, refused.message)
     else:
         messages.success(
-            request, _("The passkey « %(name)s » has been added.") % {"name": factor.name}
+            request, _("The passkey “%(name)s” has been added.") % {"name": factor.name}
         )
     return HttpResponseRedirect(reverse("mfa:security"))

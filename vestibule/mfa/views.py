@@ -84,7 +84,7 @@ def totp_add(request: HttpRequest) -> HttpResponse:
         else:
             del request.session[PENDING_SECRET]
             messages.success(
-                request, _("The app « %(name)s » has been added.") % {"name": factor.name}
+                request, _("The app “%(name)s” has been added.") % {"name": factor.name}
             )
             return HttpResponseRedirect(_security_url())
     uri = services.totp_uri(account=account, secret=secret)
@@ -124,7 +124,7 @@ def factor_remove(request: HttpRequest, factor_id: int) -> HttpResponse:
                 return HttpResponseRedirect(_security_url())
             form.add_error("current_password", _("This is not your current password."))
         else:
-            messages.success(request, _("« %(name)s » has been removed.") % {"name": factor.name})
+            messages.success(request, _("“%(name)s” has been removed.") % {"name": factor.name})
             return HttpResponseRedirect(_security_url())
     return render(request, "mfa/factor_remove.html", {"form": form, "factor": factor})
 

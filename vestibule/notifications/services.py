@@ -7,8 +7,10 @@ address sends none). What that thread cannot send stays in the outbox for `send-
 States READY → SENDING → SENT, or back to READY with a back-off. Only a server's
 permanent refusal (an SMTP 5xx answer) ends in FAILED, after MAX_ATTEMPTS; while the
 server is unreachable or answers 4xx, the message waits, however long the outage. A
-sender that dies mid-send leaves SENDING; such a message is claimed
-again after CLAIM_TIMEOUT. Several senders may run: claims use SKIP LOCKED.
+sender that dies mid-send leaves SENDING; such a message is claimed again after
+CLAIM_TIMEOUT, and sent with the same Message-ID, so that a copy the server had taken
+before the sender died is recognisable as the same message. Several senders may run:
+claims use SKIP LOCKED.
 
 Bodies are sealed in the table (sealing.py) and opened only by the sender; a SENT or
 FAILED message keeps its recipient, subject, template and dates, not its bodies.
@@ -16,10 +18,12 @@ FAILED message keeps its recipient, subject, template and dates, not its bodies.
 
 import atexit
 import logging
+import re
 import smtplib
 import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from email.utils import formataddr, parseaddr
 from typing import Any
 
 from django.conf import settings
@@ -30,6 +34,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from vestibule.config import get_profile
+from vestibule.contrast import PORTAL_ACCENT
 from vestibule.notifications.models import Message
 from vestibule.notifications.sealing import InvalidToken, body_seal
 
@@ -44,27 +49,75 @@ def backoff(attempts: int) -> timedelta:
 
 
 def message_enqueue(
-    *, template: str, to: str, language: str, context: dict[str, Any], send_now: bool = True
+    *,
+    template: str,
+    to: str,
+    language: str,
+    context: dict[str, Any],
+    send_now: bool = True,
+    language_known: bool = True,
 ) -> Message:
     """Render `template` in `language` and put it in the outbox.
 
     Templates: notifications/<template>.subject.txt, .txt and .html. Call inside the
     transaction of the change the e-mail reports, so both commit or neither does.
+    `language_known=False` (an invitation to an address with no account yet): under a
+    profile with `[email] bilingual = true`, the body gets a second part in the other language.
     """
-    with translation.override(language):
-        context = {"profile": get_profile(), "base_url": settings.VESTIBULE_BASE_URL, **context}
-        subject = render_to_string(f"notifications/{template}.subject.txt", context)
-        message = Message.objects.create(
-            template=template,
-            to=to,
-            subject=" ".join(subject.split()),
-            sealed_text=body_seal(render_to_string(f"notifications/{template}.txt", context)),
-            sealed_html=body_seal(render_to_string(f"notifications/{template}.html", context)),
-            language=language,
+    profile = get_profile()
+    context = {
+        "profile": profile,
+        "base_url": settings.VESTIBULE_BASE_URL,
+        # Inline in the e-mail's buttons: mail readers apply no stylesheet and no CSP.
+        "brand_colour": profile.brand.colour or PORTAL_ACCENT,
+        **context,
+    }
+    subject, text, html = _render(template, language, context)
+    other = next((code for code in profile.languages if code != language), None)
+    if not language_known and profile.email.bilingual and other:
+        _, other_text, other_html = _render(template, other, context)
+        text = f"{text}\n\n{'-' * 20} {other.upper()} {'-' * 20}\n\n{other_text}"
+        html = html.replace(
+            "</body>", f'<hr><div lang="{other}">{_html_body(other_html)}</div></body>'
         )
+    message = Message.objects.create(
+        template=template,
+        to=to,
+        subject=subject,
+        sealed_text=body_seal(text),
+        sealed_html=body_seal(html),
+        language=language,
+    )
     if send_now:
         transaction.on_commit(lambda: send_in_background([message.pk]))
     return message
+
+
+def _render(template: str, language: str, context: dict[str, Any]) -> tuple[str, str, str]:
+    """Subject (naming the organisation, so the inbox says who writes), text and HTML."""
+    with translation.override(language):
+        subject = " ".join(
+            render_to_string(f"notifications/{template}.subject.txt", context).split()
+        )
+        organisation = str(context["profile"].organisation.name)
+        context = {"identifier_label": context["profile"].identifier_word, **context}
+        return (
+            f"{subject} · {organisation}",
+            render_to_string(f"notifications/{template}.txt", context),
+            render_to_string(f"notifications/{template}.html", context),
+        )
+
+
+def _html_body(html: str) -> str:
+    match = re.search(r"<body[^>]*>(.*)</body>", html, re.DOTALL)
+    return match.group(1) if match else html
+
+
+def sender(language: str) -> str:
+    """From: the organisation's name (in `language`) and DEFAULT_FROM_EMAIL's address."""
+    with translation.override(language):
+        name = str(get_profile().organisation.name)
+    return formataddr((name, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
 
 
 _in_flight: set[threading.Thread] = set()
@@ -117,14 +170,19 @@ def _claim(ids: Iterable[int] | None, limit: int) -> list[Message]:
     return claimed
 
 
+def _domain() -> str:
+    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1].rpartition("@")[2] or "localhost"
+
+
 def _deliver(message: Message, connection: Any) -> None:
     """Open the sealed bodies (here only) and hand the e-mail to SMTP."""
     email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.text(),
-        from_email=settings.DEFAULT_FROM_EMAIL,
+        from_email=sender(message.language),
         to=[message.to],
         connection=connection,
+        headers={"Message-ID": message.message_id(_domain())},
     )
     html = message.html()
     if html:

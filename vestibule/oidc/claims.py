@@ -5,6 +5,8 @@ the portal home both call them, so a section never receives, and the home never 
 more than these rules allow.
 """
 
+import json
+from collections.abc import Sequence
 from typing import Any
 
 from vestibule.accounts.models import Account
@@ -49,9 +51,42 @@ def amr_of(methods: list[str] | None) -> list[str]:
     return list(methods) if methods else ["pwd"]
 
 
-def section_needs_second_factor(section: Section | None, methods: list[str]) -> bool:
-    """The section requires a second factor and this session has given none."""
-    return section is not None and section.requires_mfa and "mfa" not in methods
+# The id_token's `acr` (OpenID Connect Core §2): the level this sign-in reached, lowest
+# first. Stable names that sections compare against; never renamed.
+ACR_SINGLE_FACTOR = "urn:vestibule:acr:pwd"  # a password alone (or an e-mailed link)
+ACR_MULTI_FACTOR = "urn:vestibule:acr:mfa"  # a second factor, or a verified passkey alone
+ACR_VALUES = (ACR_SINGLE_FACTOR, ACR_MULTI_FACTOR)
+
+
+def acr_of(methods: list[str] | None) -> str:
+    """The level of a sign-in made with `methods`: multi-factor when the sign-in flow said
+    so ("mfa": the second factor stage, which a passwordless passkey passes only verified)."""
+    return ACR_MULTI_FACTOR if "mfa" in amr_of(methods) else ACR_SINGLE_FACTOR
+
+
+def acr_asked(acr_values: str = "", claims_parameter: str = "") -> str | None:
+    """The lowest level of ours a section asked for, in `acr_values` or the `claims`
+    parameter's id_token `acr` (OpenID Connect Core §3.1.2.1, §5.5.1.1); None when it named
+    none of ours. Values we do not know are voluntary, so they are not an error: ignored."""
+    asked = acr_values.split()
+    try:
+        requested = json.loads(claims_parameter) if claims_parameter else {}
+        acr = requested.get("id_token", {}).get("acr") or {}
+        asked += [acr["value"]] if isinstance(acr.get("value"), str) else []
+        asked += [value for value in acr.get("values") or [] if isinstance(value, str)]
+    except (ValueError, AttributeError, TypeError):
+        pass  # oauthlib refuses a malformed claims parameter itself
+    known = [value for value in ACR_VALUES if value in asked]
+    return known[0] if known else None
+
+
+def section_needs_second_factor(
+    section: Section | None, methods: Sequence[str], acr: str | None = None
+) -> bool:
+    """This session has given no second factor and the section requires one, or the request
+    asked for nothing less than multi-factor (`acr`, from acr_asked)."""
+    required = (section is not None and section.requires_mfa) or acr == ACR_MULTI_FACTOR
+    return required and "mfa" not in methods
 
 
 def section_admits(section: Section | None, account: Account) -> bool:

@@ -73,19 +73,16 @@ def application_of(client_id: str) -> Application | None:
 
 
 class VestibuleValidator(OAuth2Validator):
-    oidc_claim_scope = {"sub": "openid", "amr": "openid", **claims.CLAIM_SCOPES}
+    oidc_claim_scope = {"sub": "openid", **claims.CLAIM_SCOPES}
 
     def get_claim_dict(self, request: Any) -> dict[str, Any]:
+        """The member's claims, for the id_token and userinfo alike (not amr and acr: they
+        describe a sign-in, which only the id_token's code knows; userinfo would guess)."""
         account = request.user
-        return {
-            **claims.claims_of(account),
-            "sub": claims.subject_of(account),
-            # How the member proved who they are: a password (a second factor will add "mfa").
-            "amr": claims.amr_of(getattr(request, "vestibule_amr", None)),
-        }
+        return {**claims.claims_of(account), "sub": claims.subject_of(account)}
 
     def get_discovery_claims(self, request: Any) -> list[str]:
-        return ["sub", "amr", "auth_time", *claims.CLAIM_SCOPES]
+        return ["sub", "amr", "acr", "auth_time", *claims.CLAIM_SCOPES]
 
     def _load_application(self, client_id: str, request: Any) -> Application | None:
         known = _applications.get()
@@ -170,6 +167,11 @@ class VestibuleValidator(OAuth2Validator):
         auth_time = getattr(request, "vestibule_auth_time", None)
         if auth_time:
             id_claims["auth_time"] = auth_time
+        # How the member proved who they are (RFC 8176) and the level it reached, from the
+        # methods kept with the code: in the id_token only (Core §2), which tells that sign-in.
+        methods = getattr(request, "vestibule_amr", None)
+        id_claims["amr"] = claims.amr_of(methods)
+        id_claims["acr"] = claims.acr_of(methods)
         return id_claims, expiration_time
 
     def refresh_id_token(self, request: Any) -> bool:

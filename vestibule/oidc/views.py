@@ -43,7 +43,13 @@ from vestibule.accounts.middleware import SIGNED_IN_AT
 from vestibule.accounts.sessions import session_methods, sign_in_hand_off
 from vestibule.audit.services import event_record, event_record_coalesced
 from vestibule.config import get_profile
-from vestibule.oidc.claims import section_admits, section_needs_second_factor, subject_of
+from vestibule.oidc.claims import (
+    ACR_VALUES,
+    acr_asked,
+    section_admits,
+    section_needs_second_factor,
+    subject_of,
+)
 from vestibule.oidc.models import Section
 from vestibule.oidc.validators import CODE_CHALLENGE, application_of, applications_read_once
 from vestibule.throttle.addresses import client_ip
@@ -159,7 +165,9 @@ class AuthorizeView(AuthorizationView):
         if request.user.is_authenticated and section_needs_second_factor(
             self._section_of(client_id), session_methods(request)
         ):
-            # The consent form posted without the factor the GET asked for: no code.
+            # The consent form posted without the factor the GET asked for: no code. (An
+            # acr_values request is not re-checked here: the form does not carry it, and the
+            # id_token's acr tells the section the level reached, as Core §3.1.2.1 has it.)
             raise PermissionDenied
         return super().post(request, *args, **kwargs)
 
@@ -172,13 +180,15 @@ class AuthorizeView(AuthorizationView):
             return None
 
     def _second_factor_required(self, request: HttpRequest) -> HttpResponse | None:
-        """A section requiring a second factor, a session signed in without one: the member
+        """A section requiring a second factor, or a request with acr_values (or the claims
+        parameter) asking for multi-factor, and a session signed in without one: the member
         gives it (or enrols one) in the sign-in flow, then comes back to this request."""
         if not request.user.is_authenticated:
             return None
         methods = session_methods(request)
+        acr = acr_asked(request.GET.get("acr_values", ""), request.GET.get("claims", ""))
         if not section_needs_second_factor(
-            self._section_of(request.GET.get("client_id", "")), methods
+            self._section_of(request.GET.get("client_id", "")), methods, acr
         ):
             return None
         try:
@@ -363,10 +373,18 @@ class TokenEndpoint(TokenView):
             access_token = json.loads(body).get("access_token")
             if access_token is not None:
                 checksum = hashlib.sha256(access_token.encode("utf-8")).hexdigest()
-                token = AccessToken.objects.select_related("user", "application").get(
-                    token_checksum=checksum
+                token = (
+                    AccessToken.objects.select_related("user", "application")
+                    .filter(token_checksum=checksum)
+                    .first()
                 )
-                app_authorized.send(sender=self, request=request, token=token)
+                if token is None:
+                    # A replay of the same code, racing this request, revoked what it
+                    # issued: the section gets the refusal a replay gets, not a dead token.
+                    body = json.dumps({"error": "invalid_grant"})
+                    status = 400
+                else:
+                    app_authorized.send(sender=self, request=request, token=token)
         response = HttpResponse(content=body, status=status)
         for key, value in headers.items():
             response[key] = value
@@ -485,7 +503,7 @@ def _endpoint(request: HttpRequest, name: str) -> str:
 
 def with_protocol_metadata(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """The discovery document, plus what DOT leaves out: introspection and revocation
-    endpoints with how clients authenticate there (RFC 8414 §2)."""
+    endpoints with how clients authenticate there (RFC 8414 §2), and the acr values."""
 
     def discovery(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
@@ -497,6 +515,8 @@ def with_protocol_metadata(view: Callable[..., HttpResponse]) -> Callable[..., H
             "client_secret_basic",
             "client_secret_post",
         ]
+        # The levels a section may ask for in acr_values and read in the id_token's acr.
+        data["acr_values_supported"] = list(ACR_VALUES)
         data["revocation_endpoint"] = _endpoint(request, "oauth2_provider:revoke-token")
         data["revocation_endpoint_auth_methods_supported"] = [
             "client_secret_basic",

@@ -33,6 +33,18 @@ def hit(scope: str, subject: str, rate: Rate) -> int:
         return 1
 
 
+def reserve_or_wait(scope: str, subject: str, rate: Rate) -> int:
+    """Reserve one event in `subject`'s window: 0 when reserved, else the seconds left until
+    the window ends (a refusal is given back, so refusals do not pile up)."""
+    window = _key(f"{scope}:window", subject)
+    if hit(scope, subject, rate) <= rate.limit:
+        cache.add(window, time.time() + rate.period, timeout=rate.period)
+        return 0
+    give_back(scope, subject)
+    until = cache.get(window)
+    return max(1, int(until - time.time())) if until else rate.period
+
+
 def give_back(scope: str, subject: str, amount: int = 1) -> None:
     """Undo `amount` hits (atomically; never below zero, a vanished counter stays gone).
 

@@ -1,15 +1,17 @@
 import functools
+import re
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
 
-from vestibule.accounts.lockout import address_blocked_minutes
+from vestibule.accounts.lockout import address_block_end, address_blocked_minutes
 from vestibule.config import get_profile
 
 
@@ -119,10 +121,15 @@ class BlockedAddressMiddleware:
 
 def _blocked_page(request: HttpRequest, minutes: int) -> HttpResponse:
     language = request_language(request)
+    profile = get_profile()
     context = {
         "LANGUAGE_CODE": language,
-        "organisation": get_profile().organisation,
+        "profile": profile,
+        "organisation": profile.organisation,
         "minutes": minutes,
+        "retry_at": address_block_end(request),
+        "other_languages": [code for code in profile.languages if code != language],
+        "csrf_token": _csrf_token_of_cookie(request),
     }
     with translation.override(language):
         body = render_to_string("web/blocked.html", context)
@@ -130,3 +137,17 @@ def _blocked_page(request: HttpRequest, minutes: int) -> HttpResponse:
     response["Retry-After"] = str(minutes * 60)
     response["Content-Language"] = language
     return response
+
+
+def _csrf_token_of_cookie(request: HttpRequest) -> str:
+    """A form token for the visitor's CSRF cookie, for the blocked page's language switch.
+
+    That page is answered before CSRF runs and sets no cookie; a browser that posted the
+    sign-in form holds one already, so the token is derived from it. Without a cookie
+    (a script), no token: the switch would be refused, and the script needs none.
+    """
+    secret = request.COOKIES.get(settings.CSRF_COOKIE_NAME, "")
+    if not re.fullmatch(r"[a-zA-Z0-9]{32}", secret):
+        return ""
+    request.META["CSRF_COOKIE"] = secret
+    return get_token(request)

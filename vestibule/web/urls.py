@@ -1,6 +1,6 @@
 from django.urls import path
 
-from vestibule.web import views
+from vestibule.web import brand, views
 
 app_name = "web"
 
@@ -9,6 +9,7 @@ urlpatterns = [
     path("portal/", views.portal_home, name="home"),
     path("help/", views.help_page, name="help"),
     path("privacy/", views.privacy, name="privacy"),
+    path("brand.css", brand.brand_css, name="brand_css"),
     path("language/", views.language_switch, name="language"),
     path("cookies/accept/", views.cookie_notice_accept, name="cookies_accept"),
     path("dev/mail/", views.dev_mail_list, name="dev_mail"),

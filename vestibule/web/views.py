@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 from django.views.i18n import set_language
 
@@ -31,7 +32,13 @@ def portal_home(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/portal_home.html",
-        {"account": account, "kind": kind, "member_sections": sections},
+        {
+            "account": account,
+            "kind": kind,
+            "member_sections": sections,
+            "account_url": reverse("accounts:account"),
+            "help_url": reverse("web:help"),
+        },
     )
 
 

@@ -18,7 +18,7 @@ class DefineSecurityQuestions(Stage):
 
     def context(self) -> dict[str, Any]:
         return {
-            "title": _("Security questions"),
+            "title": _("Choose your security questions"),
             "intro": _(
                 "Choose questions and answers you will remember: you will be asked two of "
                 "them if you ever need to reset your password. Letter case and accents do "

@@ -1,7 +1,8 @@
 """email_link: e-mails a password-reset link; opening it, in any browser, resumes the flow."""
 
 import functools
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -12,7 +13,7 @@ from vestibule.accounts.models import Account, Confirmation
 from vestibule.accounts.services import link_send
 from vestibule.audit.services import event_record
 from vestibule.flows.engine import FlowRun, Stage, stage
-from vestibule.flows.throttles import link_allowed
+from vestibule.flows.throttles import link_allowed, reset_wait
 from vestibule.notifications.after_response import after_response
 
 
@@ -30,9 +31,17 @@ class EmailLink(Stage):
         return flow.link_lifetime_hours if flow else 1
 
     def context(self) -> dict[str, Any]:
-        return {"lifetime_hours": self.lifetime_hours()}
+        retry = self.data.get("retry_at")
+        retry_at = datetime.fromtimestamp(retry, tz=UTC) if retry else None
+        return {"lifetime_hours": self.lifetime_hours(), "retry_at": retry_at}
 
     def arrive(self) -> None:
+        typed = str(self.data.get("typed", ""))
+        wait = reset_wait(typed) if typed else 0
+        if wait:
+            # Not sent, and the page says so: the same for a known and an unknown identifier.
+            self.data["retry_at"] = time.time() + wait
+            return
         # After the response, for a known and an unknown identifier alike: the page takes
         # as long whether or not there is a link to write and an e-mail to render.
         job = functools.partial(

@@ -84,7 +84,7 @@ class EnrolFactor(Stage):
             self.request,
             _(
                 "Your authenticator app is added. Create your recovery codes now on "
-                "« Sign-in security »: they let you in if you lose your phone."
+                "“Sign-in security”: they let you in if you lose your phone."
             ),
         )
         return response

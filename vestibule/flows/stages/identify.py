@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from vestibule.accounts.selectors import account_by_identifier
-from vestibule.config import get_profile
+from vestibule.config import get_profile, identifier_word_lazy
 from vestibule.flows.engine import Stage, stage
 from vestibule.flows.throttles import recovery_allowed
 from vestibule.registry.identifiers import normalise_code
@@ -20,7 +20,11 @@ INVALID_EMAIL = _("This e-mail address is invalid. Check it and try again.")
 
 
 class IdentifierForm(forms.Form):
-    identifier = forms.CharField(label=_("Identifier"), max_length=254)
+    identifier = forms.CharField(
+        label=identifier_word_lazy(),
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+    )
 
     def typed(self) -> str:
         return self.cleaned_data["identifier"]
@@ -28,7 +32,10 @@ class IdentifierForm(forms.Form):
 
 class EmailForm(forms.Form):
     identifier = forms.EmailField(
-        label=_("E-mail address"), max_length=254, error_messages={"invalid": INVALID_EMAIL}
+        label=_("E-mail address"),
+        max_length=254,
+        error_messages={"invalid": INVALID_EMAIL},
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
 
     def typed(self) -> str:
@@ -43,8 +50,14 @@ class EmailOrCodeForm(forms.Form):
         max_length=254,
         required=False,
         error_messages={"invalid": INVALID_EMAIL},
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    code = forms.CharField(label=_("User code"), max_length=32, required=False)
+    code = forms.CharField(
+        label=_("User code"),
+        max_length=32,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "username"}),
+    )
 
     def clean_code(self) -> str:
         code = normalise_code(self.cleaned_data["code"])

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vestibule.accounts.forms import NewPasswordForm
 from vestibule.accounts.models import Account
-from vestibule.accounts.services import account_set_password, link_spend
+from vestibule.accounts.services import account_password_store, link_spend, password_prepare
 from vestibule.flows.engine import Stage, stage
 
 
@@ -37,6 +37,8 @@ class NewPassword(Stage):
             form.add_error(None, _("This request is no longer valid. Start again."))
             return None
         try:
+            # Hashed before the transaction: no lock is held for Argon2id's time.
+            encoded = password_prepare(form.cleaned_data["password"], account)
             with transaction.atomic():
                 # The link is spent here: of two browsers that opened it, the first to save
                 # wins.
@@ -46,9 +48,9 @@ class NewPassword(Stage):
                         _("This link has already been used or has expired. Ask for a new one."),
                     )
                     return None
-                account_set_password(
+                account_password_store(
                     account=account,
-                    password=form.cleaned_data["password"],
+                    encoded=encoded,
                     event="password.reset",
                     request=self.request,
                 )

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from vestibule.accounts.models import Account
 from vestibule.accounts.sessions import account_sign_in
+from vestibule.audit.services import event_record
 from vestibule.flows.engine import Stage, stage
 from vestibule.mfa.models import Factor
 from vestibule.mfa.policy import factors_of
@@ -54,7 +55,9 @@ def sign_in_finish(current: Stage, account: Account | None, methods: list[str]) 
         account.refresh_from_db(fields=["status", "locked_at"])
     if account is None or account.status != Account.Status.ACTIVE or account.locked_at:
         return HttpResponseRedirect(reverse("accounts:login"))
-    account_sign_in(current.request, account, methods=[*current.data["methods"], *methods, "mfa"])
+    used = [*current.data["methods"], *methods, "mfa"]
+    account_sign_in(current.request, account, methods=used)
+    event_record("sign_in.succeeded", request=current.request, account=account, methods=used)
     return HttpResponseRedirect(current.data.get("next") or reverse("web:home"))
 
 

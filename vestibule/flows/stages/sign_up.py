@@ -23,8 +23,11 @@ class SignUpForm(NewPasswordForm):
         label=_("E-mail"),
         max_length=254,
         error_messages={"invalid": _("This e-mail address is invalid. Check it and try again.")},
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
-    code = forms.CharField(max_length=32)
+    code = forms.CharField(
+        max_length=32, widget=forms.TextInput(attrs={"autocomplete": "username"})
+    )
     region = forms.ChoiceField(label=_("Region"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -1,6 +1,7 @@
 import csv
 import os
 import signal
+import socket
 import subprocess
 import sys
 from argparse import ArgumentParser
@@ -29,6 +30,18 @@ SECTION_NAME = "Espace membres (exemple)"
 SECTION_APP = Path(__file__).resolve().parents[4] / "examples" / "members_section" / "app.py"
 
 
+def _port_free(port: int) -> bool:
+    """Whether the demo can listen on 127.0.0.1:`port` (checked before anything is printed)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        # As the servers do: a port left in TIME_WAIT by a demo just stopped is free again.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
 class Command(BaseCommand):
     help = "Development demo: migrate, load the profile's demo members and accounts, serve."
 
@@ -39,6 +52,13 @@ class Command(BaseCommand):
     def handle(self, *args, port: str, no_serve: bool, **options) -> None:
         if settings.PRODUCTION:
             raise CommandError("demo is for development; VESTIBULE_ENV is production")
+        if not no_serve:
+            for busy in (int(port), int(port) + 1):
+                if not _port_free(busy):
+                    raise CommandError(
+                        f"port {busy} is busy (another demo or server?): stop it, or choose"
+                        f" other ports with `make demo PORT={int(port) + 10}`"
+                    )
         call_command("migrate", interactive=False, verbosity=0)
         profile = get_profile()
         members_file = PROFILES_DIR / "demo" / f"{profile.name}.members.csv"
