@@ -193,3 +193,22 @@ def test_parallel_wrong_guesses_on_an_unknown_identifier_are_capped_like_an_acco
     assert len(encoded) == THRESHOLD  # the same cost, and the same story, as a real account
     assert not Account.objects.exists()
 
+
+def test_an_attempt_reserved_just_after_an_unknown_identifier_locks_is_refused(rf):
+    """The interleaving CI caught on PostgreSQL: the fifth failure on an unknown identifier
+    locks it and clears its counts; an attempt that had passed the lock check before the lock
+    reserved after the clear, found a fresh count, and hashed a sixth guess."""
+    profile = get_profile()
+    typed = "nobody@example.org"
+    request = rf.post("/login/", REMOTE_ADDR="203.0.113.9")
+    begun = [
+        lockout.attempt_begin(account=None, typed=typed, ip="203.0.113.9", profile=profile)
+        for _ in range(THRESHOLD)
+    ]
+    locks = [
+        lockout.attempt_failed(a, account=None, typed=typed, profile=profile, request=request)
+        for a in begun
+    ]
+    assert locks == [False] * (THRESHOLD - 1) + [True]
+    late = lockout.attempt_begin(account=None, typed=typed, ip="203.0.113.9", profile=profile)
+    assert late is None

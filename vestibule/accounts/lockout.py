@@ -174,7 +174,7 @@ def attempt_begin(
     # An unknown identifier's lock clears its counts (a fresh start when the lock ends), so a
     # parallel attempt that reserved after the clear is read against the lock itself, which
     # was set before the clear.
-    if reserved > profile.lockout.threshold:
+    if reserved > profile.lockout.threshold or (account is None and _identifier_blocked(typed)):
         counters.give_back("attempts", subject)
         return None
     block = profile.address_block
