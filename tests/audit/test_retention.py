@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
-from vestibule.audit import services
+from vestibule import batches
 from vestibule.audit.models import Event
 from vestibule.audit.services import events_purge
 from vestibule.config import PROFILES_DIR
@@ -47,7 +47,7 @@ def test_the_profile_sets_how_long_events_are_kept(settings, tmp_path: Path):
 
 
 def test_a_large_backlog_goes_in_batches(monkeypatch):
-    monkeypatch.setattr(services, "PURGE_BATCH", 2)
+    monkeypatch.setattr(batches, "BATCH", 2)
     for _ in range(5):
         event_aged(400)
     assert events_purge() == 5

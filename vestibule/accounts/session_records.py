@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 
 from vestibule.accounts.models import Account, SessionRecord
 from vestibule.audit.services import actor_label, event_record
+from vestibule.batches import delete_in_batches
 from vestibule.config import get_profile
 from vestibule.notifications.sealing import InvalidToken, body_seal, body_unseal
 from vestibule.throttle.addresses import client_ip
@@ -162,7 +163,7 @@ def session_records_purge(*, now: Any = None) -> int:
     stale = SessionRecord.objects.filter(last_seen_at__lt=idle) | SessionRecord.objects.filter(
         created_at__lt=absolute
     )
-    return stale.delete()[0]
+    return delete_in_batches(stale)
 
 
 def _session_delete(record: SessionRecord) -> None:

@@ -9,11 +9,13 @@ from django.db import transaction
 from django.db.models import F
 from django.dispatch import Signal
 from django.http import HttpRequest
+from django.utils import timezone
 
 from vestibule.accounts.middleware import session_start
 from vestibule.accounts.models import Account
 from vestibule.accounts.session_records import records_end, session_record_open
 from vestibule.audit.services import actor_label, event_record
+from vestibule.batches import delete_in_batches
 
 BACKEND = "vestibule.accounts.backends.IdentifierBackend"
 # How this session's member proved who they are: RFC 8176 method names ("pwd", "otp",
@@ -52,9 +54,15 @@ def sessions_purge_expired() -> None:
     """Delete the sessions past their expiry (what `clearsessions` does), run by send-mail.
 
     Django never deletes an expired session by itself: in the database they would pile up.
-    The cache backend (with Redis) has nothing to do: the cache expires them.
+    The cache backend (with Redis) has nothing to do: the cache expires them. In the
+    database, in batches (Django's clear_expired is one DELETE of them all).
     """
-    import_module(settings.SESSION_ENGINE).SessionStore.clear_expired()
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if hasattr(store, "get_model_class"):
+        model = store.get_model_class()
+        delete_in_batches(model.objects.filter(expire_date__lt=timezone.now()))
+    else:
+        store.clear_expired()
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from vestibule.audit.models import Event
+from vestibule.batches import delete_in_batches
 from vestibule.config import get_profile
 from vestibule.throttle.addresses import client_ip
 
@@ -95,9 +96,6 @@ def events_pseudonymise(*, account: Any, pseudonym: str) -> int:
     )
 
 
-PURGE_BATCH = 5000
-
-
 def events_purge(*, now: datetime | None = None) -> int:
     """Delete the events older than the profile's `retention.audit_days`; return how many.
 
@@ -105,14 +103,7 @@ def events_purge(*, now: datetime | None = None) -> int:
     millions of rows, and one DELETE of them all would hold the table's writers back.
     """
     cutoff = (now or timezone.now()) - timedelta(days=get_profile().retention.audit_days)
-    purged = 0
-    while True:
-        batch = list(
-            Event.objects.filter(created_at__lt=cutoff).values_list("pk", flat=True)[:PURGE_BATCH]
-        )
-        if not batch:
-            break
-        purged += Event.objects.filter(pk__in=batch).delete()[0]
+    purged = delete_in_batches(Event.objects.filter(created_at__lt=cutoff))
     if purged:
         # The purge leaves its own trace: a gap in the log is then explained, not suspect.
         event_record("audit.purged", count=purged, before=cutoff.isoformat())

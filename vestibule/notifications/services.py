@@ -33,6 +33,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from vestibule.batches import delete_in_batches
 from vestibule.config import get_profile
 from vestibule.contrast import PORTAL_ACCENT
 from vestibule.notifications.models import Message
@@ -292,5 +293,4 @@ def messages_purge_sent(*, now: datetime | None = None) -> int:
     left = Q(state=Message.State.SENT, sent_at__lt=cutoff) | Q(
         state=Message.State.FAILED, next_attempt_at__lt=cutoff
     )
-    deleted, _ = Message.objects.filter(left).delete()
-    return deleted
+    return delete_in_batches(Message.objects.filter(left))

@@ -19,6 +19,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
+from vestibule.batches import delete_in_batches
 from vestibule.tokens.models import Token
 
 Purpose = Token.Purpose
@@ -170,7 +171,6 @@ def tokens_revoke(tokens: QuerySet[Token], *, now: datetime | None = None) -> in
 
 
 SPENT_KEPT = timedelta(days=1)
-PURGE_BATCH = 5000
 
 
 def tokens_purge(*, now: datetime | None = None) -> int:
@@ -186,9 +186,4 @@ def tokens_purge(*, now: datetime | None = None) -> int:
     for relation in Token._meta.related_objects:
         if relation.on_delete is models.PROTECT:
             done = done.filter(**{f"{relation.name}__isnull": True})
-    purged = 0
-    while True:
-        batch = list(done.values_list("pk", flat=True)[:PURGE_BATCH])
-        if not batch:
-            return purged
-        purged += Token.objects.filter(pk__in=batch).delete()[0]
+    return delete_in_batches(done)
