@@ -178,9 +178,9 @@ def main(argv: list[str] | None = None) -> int:
         "The load generator and the portal share the machine: every figure below is for a"
         " server that had the cores minus what the load generator (and the database) used.",
         "",
-        "## Registry import (`vestibule import-members`, 100,000 members)",
+        "## Registry import (`vestibule import-members`, 1,000,000 members)",
         "",
-        "One CSV of 100,000 `member` rows (unique 6-digit codes, unique e-mails, names);"
+        "One CSV of 1,000,000 `member` rows (unique 6-digit codes, unique e-mails, names);"
         " `vestibule migrate`, then the CLI twice as a subprocess: the first import creates"
         " every member, the second finds every one unchanged. Wall time includes the"
         " command's start-up (Django set-up, reading the CSV, checking every row)."

@@ -10,7 +10,7 @@ from django.dispatch import receiver
 
 from vestibule.accounts.lifecycle import AccountActionRefused, account_disable, account_enable
 from vestibule.accounts.models import Account
-from vestibule.registry.signals import members_changed
+from vestibule.registry.signals import Tally, members_changed
 
 REGISTRY_REASON = "inactive in the registry"
 
@@ -18,9 +18,9 @@ REGISTRY_REASON = "inactive in the registry"
 @receiver(members_changed, dispatch_uid="accounts_registry_members_changed")
 def registry_members_changed(
     sender: Any, deactivated: list[int], activated: list[int], **kwargs: Any
-) -> list[str]:
-    """Lines for the import's report: the accounts disabled, enabled again, or kept."""
-    lines: list[str] = []
+) -> list[str | Tally]:
+    """Items for the import's report: the accounts disabled, enabled again, or kept."""
+    lines: list[str | Tally] = []
     disabled = enabled = 0
     for account in Account.objects.filter(member_id__in=deactivated).exclude(
         status=Account.Status.DISABLED
@@ -41,8 +41,6 @@ def registry_members_changed(
         disabled_cause=Account.DisabledCause.REGISTRY,
     ):
         enabled += account_enable(account=account, actor=None)
-    if disabled:
-        lines.append(f"disabled {disabled} account(s) of members now inactive")
-    if enabled:
-        lines.append(f"enabled again {enabled} account(s) of members active again")
+    lines.append(Tally("disabled {n} account(s) of members now inactive", disabled))
+    lines.append(Tally("enabled again {n} account(s) of members active again", enabled))
     return lines
