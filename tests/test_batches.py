@@ -55,7 +55,7 @@ def stale_session_records():
 
 
 def stale_sessions(settings):
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    settings.SESSION_ENGINE = "vestibule.accounts.session_engines.db"
     for _ in range(5):
         store = SessionStore()
         store.create()

@@ -52,7 +52,7 @@ def days_ago(days: float):
 
 @pytest.mark.django_db
 def test_one_round_sends_the_outbox_and_purges_what_is_due(inbox, settings):
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"  # as without Redis
+    settings.SESSION_ENGINE = "vestibule.accounts.session_engines.db"  # as without Redis
     waiting = enqueue("marie@example.org")
     Message.objects.create(
         template="account_created", to="old@example.org", subject="s", language="fr",

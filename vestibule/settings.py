@@ -186,8 +186,11 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Sessions live in Redis when there is one (shared by every node, no database write per
 # request); otherwise in the database, since a local-memory cache is not shared by workers.
+# Django's engines, a sign-in's new session key written once (accounts/session_engines).
 SESSION_ENGINE = (
-    "django.contrib.sessions.backends.cache" if REDIS_URL else "django.contrib.sessions.backends.db"
+    "vestibule.accounts.session_engines.cache"
+    if REDIS_URL
+    else "vestibule.accounts.session_engines.db"
 )
 
 AUTH_USER_MODEL = "accounts.Account"

@@ -25,7 +25,7 @@ from vestibule.notifications.sealing import body_unseal
 
 pytestmark = pytest.mark.django_db
 FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0"
-ENGINES = ["django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cache"]
+ENGINES = ["vestibule.accounts.session_engines.db", "vestibule.accounts.session_engines.cache"]
 
 
 def browser(user_agent: str = FIREFOX, address: str = "203.0.113.7") -> Client:

@@ -19,7 +19,7 @@ PROFILES = ["default", "community", "dentists", "physicians", "extranet", "teleh
 @pytest.fixture(autouse=True)
 def database_sessions(settings):
     """The backend without Redis: one row per stored session."""
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    settings.SESSION_ENGINE = "vestibule.accounts.session_engines.db"
 
 
 @pytest.mark.parametrize("profile", PROFILES)

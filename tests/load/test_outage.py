@@ -57,7 +57,7 @@ def _use_redis(settings, url: str) -> None:
             "OPTIONS": {"socket_connect_timeout": 2, "socket_timeout": 5},
         }
     }
-    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    settings.SESSION_ENGINE = "vestibule.accounts.session_engines.cache"
 
 
 @pytest.fixture

@@ -88,7 +88,8 @@ def test_a_delivery_signed_with_another_secret_is_refused_and_retried(receiver):
 def test_only_the_subscribed_kinds_reach_an_active_endpoint(receiver):
     subscribe(receiver, "sign_in.failed", "account.disabled")
     inactive = endpoint_add(url=receiver.url + "/old", kinds=["sign_in.succeeded"])[0]
-    Endpoint.objects.filter(pk=inactive.pk).update(active=False)
+    inactive.active = False
+    inactive.save()
     for kind in ("sign_in.succeeded", "sign_in.failed", "sign_up.requested", "account.disabled"):
         event_record(kind, subject="marie@example.org")
     deliveries_send()
@@ -209,3 +210,24 @@ def test_staff_see_the_deliveries_with_their_status_read_only(receiver, admin_cl
     endpoint_page = admin_client.get(f"/admin/webhooks/endpoint/{endpoint.pk}/change/")
     assert receiver.secret not in endpoint_page.content.decode()
     assert endpoint.sealed_secret not in endpoint_page.content.decode()
+
+
+def test_the_endpoints_kept_in_the_cache_follow_every_change(receiver):
+    """Which endpoints want an event is kept in the cache between events: adding, turning
+    off and removing an endpoint each reach the next event."""
+    event_record("sign_in.failed", subject="before@example.org")  # the list is now cached
+    endpoint = subscribe(receiver, "sign_in.failed")
+    event_record("sign_in.failed", subject="added@example.org")
+    endpoint.active = False
+    endpoint.save()
+    event_record("sign_in.failed", subject="off@example.org")
+    endpoint.active = True
+    endpoint.save()
+    event_record("sign_in.failed", subject="on-again@example.org")
+    deliveries_send()  # before the removal, which takes the endpoint's deliveries with it
+    endpoint.delete()
+    event_record("sign_in.failed", subject="removed@example.org")
+    assert not Delivery.objects.filter(event__subject="removed@example.org").exists()
+    with receiver.lock:
+        subjects = [event["subject"] for event in receiver.accepted]
+    assert subjects == ["added@example.org", "on-again@example.org"]

@@ -18,6 +18,7 @@ import urllib.request
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
@@ -90,11 +91,34 @@ def endpoints_list() -> list[Endpoint]:
     return list(Endpoint.objects.order_by("id"))
 
 
+# Every audit event asks which endpoints want it: the answer is kept in the cache (shared
+# by the nodes with Redis) and forgotten when an endpoint changes (receivers.py). A change
+# made by another process without Redis (`vestibule webhook add` beside a portal on local
+# memory) reaches the portal within this many seconds.
+SUBSCRIPTIONS_KEY = "webhooks:subscriptions"
+SUBSCRIPTIONS_SECONDS = 30
+
+
+def _subscriptions() -> list[tuple[int, list[str]]]:
+    """(endpoint id, event kinds) of every active endpoint."""
+    found = cache.get(SUBSCRIPTIONS_KEY)
+    if found is None:
+        found = list(Endpoint.objects.filter(active=True).values_list("pk", "kinds"))
+        cache.set(SUBSCRIPTIONS_KEY, found, SUBSCRIPTIONS_SECONDS)
+    return found
+
+
+def subscriptions_forget() -> None:
+    cache.delete(SUBSCRIPTIONS_KEY)
+
+
 def deliveries_queue(*, event: Event) -> list[Delivery]:
     """A Delivery per active endpoint subscribed to `event`'s kind (in the caller's transaction)."""
-    endpoints = [e for e in Endpoint.objects.filter(active=True) if event.kind in e.kinds]
+    endpoints = [pk for pk, kinds in _subscriptions() if event.kind in kinds]
+    if not endpoints:
+        return []
     return Delivery.objects.bulk_create(
-        [Delivery(endpoint=endpoint, event=event) for endpoint in endpoints]
+        [Delivery(endpoint_id=endpoint, event=event) for endpoint in endpoints]
     )
 
 
