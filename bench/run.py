@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/run.py [--postgres] [--quick]
 
-Without --postgres: the registry import and the sign-in benchmark on SQLite with the
-local-memory cache. With --postgres: the import on PostgreSQL too, and the sign-in
-benchmark a second time on PostgreSQL + Redis (database vestibule_bench, Redis db 3).
+Without --postgres: the registry import, the sign-in benchmark and the scale run on SQLite
+with the local-memory cache. With --postgres: the import on PostgreSQL too, and the sign-in
+benchmark and the scale run a second time on PostgreSQL + Redis (database vestibule_bench,
+Redis db 3).
 The hand-written "## Analysis" section of an existing RESULTS.md is kept.
 """
 
@@ -148,6 +149,12 @@ def main(argv: list[str] | None = None) -> int:
         if options.postgres:
             postgres = [*login, "--postgres", "--output", str(out / "login-postgres.md")]
             plan.append(("login-postgres", postgres, 1800))
+        scale = [PYTHON, str(BENCH / "scale.py")]
+        scale += ["--accounts", "20000", "--events", "200000", "--seconds", "6"] * options.quick
+        plan.append(("scale-sqlite", [*scale, "--output", str(out / "scale-sqlite.md")], 3600))
+        if options.postgres:
+            scale_pg = [*scale, "--postgres", "--output", str(out / "scale-postgres.md")]
+            plan.append(("scale-postgres", scale_pg, 3600))
         durations = {name: run(args, timeout, code) for name, args, timeout in plan}
         sections = {name: (out / f"{name}.md").read_text(encoding="utf-8") for name, *_ in plan}
 
@@ -211,6 +218,18 @@ def main(argv: list[str] | None = None) -> int:
         *[
             sections[name].rstrip() + "\n"
             for name in ("login-sqlite", "login-postgres")
+            if name in sections
+        ],
+        "## Scale (issue 18, `bench/scale.py`)",
+        "",
+        "W1 of login.py on its 1,000 accounts, then, on the same server, after the database"
+        " was filled to 1,000,000 accounts and 10,000,000 audit events (a year of them, a"
+        " tenth naming an account), W1 again on the same 1,000 accounts. SQLite: one process"
+        " of 5 threads; PostgreSQL + Redis: 2 sync workers, as above.",
+        "",
+        *[
+            sections[name].rstrip() + "\n"
+            for name in ("scale-sqlite", "scale-postgres")
             if name in sections
         ],
     ]

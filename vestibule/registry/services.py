@@ -457,10 +457,11 @@ def _write(to_create: list[Row], to_update: list[Row], moving: list[int], now: d
         f"{connection.ops.quote_name(c)} = %s" for c in (*ROW_FIELDS, "updated_at")
     )
     stamp = connection.ops.adapt_datetimefield_value(now)
+    # The SQL below is built from table and column names only; every value is a parameter.
     with connection.cursor() as cursor:
         if moving:
             cursor.executemany(
-                f"UPDATE {table} SET email = %s WHERE id = %s",  # noqa: S608 (names, not data)
+                f"UPDATE {table} SET email = %s WHERE id = %s",  # noqa: S608
                 [(f"moving-{pk}@vestibule.invalid", pk) for pk in moving],
             )
         if to_update:
