@@ -80,7 +80,7 @@ class CsvFile:
         for line in self._lines:
             if line.error:
                 yield Record(line.number, {}, line.error)
-            elif not any(field.strip() for field in line.fields):
+            elif not "".join(line.fields).strip():
                 continue  # a blank line
             elif len(line.fields) > len(self.columns):
                 yield Record(
@@ -89,6 +89,8 @@ class CsvFile:
                     f"{len(line.fields)} fields where the header has {len(self.columns)} "
                     "(a comma in a value needs quotes)",
                 )
+            elif len(line.fields) == len(self.columns):
+                yield Record(line.number, dict(zip(self.columns, line.fields, strict=True)))
             else:
                 values = dict.fromkeys(self.columns, "")
                 values.update(zip(self.columns, line.fields, strict=False))

@@ -118,3 +118,36 @@ def test_an_import_stopped_half_way_keeps_whole_batches_and_a_second_run_complet
     monkeypatch.setattr(services, "_write", write)
     report = run_import(text)
     assert (report.created, report.unchanged, report.rejected) == (2, 4, [])
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "marie@example.org",
+        "marie.tremblay+portail@sub.example.qc.ca",
+        "user@[192.168.0.1]",
+        "user@[IPv6:2001:db8::1]",
+        "user@localhost",
+        "no-at-sign.example.org",
+        "two@@example.org",
+        "trailing.dot.@example.org",
+        "user@-bad-.example.org",
+        "user@exa_mple.org",
+        "\"quoted local\"@example.org",
+        "émilie@exemple.québec",
+        "user@example",
+        "a" * 65 + "@example.org",
+    ],
+)
+def test_the_import_checks_an_address_exactly_as_django_does(address):
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email as django_validate_email
+
+    def verdict(check) -> bool:
+        try:
+            check(address)
+        except ValidationError:
+            return False
+        return True
+
+    assert verdict(services.validate_email) == verdict(django_validate_email)
