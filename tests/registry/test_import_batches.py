@@ -133,7 +133,7 @@ def test_an_import_stopped_half_way_keeps_whole_batches_and_a_second_run_complet
         "trailing.dot.@example.org",
         "user@-bad-.example.org",
         "user@exa_mple.org",
-        "\"quoted local\"@example.org",
+        '"quoted local"@example.org',
         "émilie@exemple.québec",
         "user@example",
         "a" * 65 + "@example.org",
