@@ -249,20 +249,24 @@ def _row_text(row: Mapping[str, Any]) -> dict[str, str]:
     return text
 
 
+LOOKUP = 500
+
+
 def _members_named(codes: set[str], emails: set[str]) -> list[Row]:
     """The members holding one of `codes` or `emails` (lower-case), in chunks of IN (…).
 
     In SQL of its own: the ORM prepared each of a batch's 10,000 parameters one by one, a
-    fifth of an import's time. `LOWER(email)` is the unique index's expression."""
+    fifth of an import's time. `LOWER(email)` is the unique index's expression. LOOKUP
+    codes and e-mails a query: with 5,000 of each, PostgreSQL's planner read the whole
+    table (0.5 s a batch against a million members); with 500, it uses both indexes."""
     found: dict[int, Row] = {}
     codes_, emails_ = sorted(codes), sorted(emails)
     table = connection.ops.quote_name(Member._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in ("id", *ROW_FIELDS))
-    size = batches.BATCH
     with connection.cursor() as cursor:
-        for start in range(0, max(len(codes_), len(emails_)), size):
-            some_codes = codes_[start : start + size] or [""]
-            some_emails = emails_[start : start + size] or [""]
+        for start in range(0, max(len(codes_), len(emails_)), LOOKUP):
+            some_codes = codes_[start : start + LOOKUP] or [""]
+            some_emails = emails_[start : start + LOOKUP] or [""]
             code_marks = ", ".join(["%s"] * len(some_codes))
             email_marks = ", ".join(["%s"] * len(some_emails))
             cursor.execute(
