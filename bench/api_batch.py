@@ -24,7 +24,6 @@ import csv
 import http.client
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,9 +32,7 @@ from pathlib import Path
 
 from harness import (
     BENCH_REDIS_URL,
-    CODE,
     DEFAULT_DATABASE_URL,
-    PYTHON,
     QuietMachine,
     bench_database_url,
     gunicorn,
@@ -43,6 +40,7 @@ from harness import (
     postgres_recreate,
     redis_flush,
     run_portal_command,
+    script_json,
     table,
 )
 from import_members import _SUMMARY, members_csv, timed_import
@@ -66,17 +64,7 @@ def setup() -> None:
 
 
 def setup_call(env: dict[str, str]) -> dict[str, str]:
-    result = subprocess.run(
-        [PYTHON, str(Path(__file__).resolve()), "--setup"],
-        env=env,
-        cwd=CODE,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"api_batch.py --setup failed:\n{result.stdout}{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return script_json(__file__, env, "--setup")
 
 
 def http_call(port: int, method: str, path: str, body: bytes, headers: dict[str, str]):

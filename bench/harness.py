@@ -9,6 +9,7 @@ import dataclasses
 import http.client
 import http.cookies
 import importlib.metadata
+import json
 import math
 import os
 import re
@@ -99,6 +100,23 @@ def redis_flush(redis_url: str) -> None:
     client = redis.Redis.from_url(redis_url, socket_timeout=10)
     client.flushdb()
     client.close()
+
+
+def script_json(script: str, env: dict[str, str], *args: str, timeout: float = 300) -> dict:
+    """Run a benchmark script's own entry point (`script ARGS`, Django set up by it) with the
+    portal's environment; the JSON object its last line prints."""
+    result = subprocess.run(
+        [PYTHON, str(Path(script).resolve()), *args],
+        env=env,
+        cwd=CODE,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode != 0:
+        name = Path(script).name
+        raise RuntimeError(f"{name} {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def run_portal_command(

@@ -17,7 +17,6 @@ import itertools
 import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,10 +27,8 @@ from pathlib import Path
 
 from harness import (
     BENCH_REDIS_URL,
-    CODE,
     CSRF_COOKIE,
     DEFAULT_DATABASE_URL,
-    PYTHON,
     Client,
     CpuSnapshot,
     QuietMachine,
@@ -45,6 +42,7 @@ from harness import (
     postgres_recreate,
     redis_flush,
     run_portal_command,
+    script_json,
     table,
 )
 
@@ -173,17 +171,7 @@ def account_report() -> None:
 
 def django_call(env: dict[str, str], *args: str, timeout: float = 300) -> dict:
     """Run one of the entry points above in a subprocess; its JSON answer."""
-    result = subprocess.run(
-        [PYTHON, str(Path(__file__).resolve()), *args],
-        env=env,
-        cwd=CODE,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"login.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return script_json(__file__, env, *args, timeout=timeout)
 
 
 # The load.

@@ -23,7 +23,6 @@ import collections
 import itertools
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,15 +32,14 @@ from pathlib import Path
 import login
 import pyotp
 from harness import (
-    CODE,
     CSRF_COOKIE,
-    PYTHON,
     Server,
     gunicorn,
     hidden_inputs,
     outcome,
     percentile,
     portal_env,
+    script_json,
     table,
 )
 from login import (
@@ -186,17 +184,7 @@ def in_process(count: int, secrets: dict[str, str]) -> None:
 
 
 def setup_call(env: dict[str, str]) -> dict:
-    result = subprocess.run(
-        [PYTHON, str(Path(__file__).resolve()), "--setup", str(ACCOUNTS)],
-        env=env,
-        cwd=CODE,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"mfa.py --setup failed:\n{result.stdout}{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    return script_json(__file__, env, "--setup", str(ACCOUNTS), timeout=600)
 
 
 class CodePool:
@@ -270,17 +258,8 @@ class TotpSignIn:
 
 
 def in_process_call(env: dict[str, str], secrets: dict[str, str]) -> dict:
-    result = subprocess.run(
-        [PYTHON, str(Path(__file__).resolve()), "--in-process", str(IN_PROCESS)],
-        env={**env, "BENCH_SECRETS": json.dumps(secrets)},
-        cwd=CODE,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"mfa.py --in-process failed:\n{result.stdout}{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    env = {**env, "BENCH_SECRETS": json.dumps(secrets)}
+    return script_json(__file__, env, "--in-process", str(IN_PROCESS))
 
 
 def alternate(server: Server, secrets: dict[str, str], seconds: float, threads: int):

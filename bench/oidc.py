@@ -25,7 +25,6 @@ import http.client
 import json
 import os
 import secrets
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,9 +34,7 @@ from pathlib import Path
 import login
 from harness import (
     BENCH_REDIS_URL,
-    CODE,
     DEFAULT_DATABASE_URL,
-    PYTHON,
     Client,
     Server,
     bench_database_url,
@@ -45,6 +42,7 @@ from harness import (
     portal_env,
     postgres_recreate,
     redis_flush,
+    script_json,
     table,
 )
 from login import (
@@ -95,17 +93,8 @@ def setup(count: int, secret: str) -> None:
 
 
 def setup_call(env: dict[str, str], secret: str) -> dict:
-    result = subprocess.run(
-        [PYTHON, str(Path(__file__).resolve()), "--setup", str(ACCOUNTS)],
-        env={**env, "BENCH_CLIENT_SECRET": secret},
-        cwd=CODE,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"oidc.py --setup failed:\n{result.stdout}{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    env = {**env, "BENCH_CLIENT_SECRET": secret}
+    return script_json(__file__, env, "--setup", str(ACCOUNTS))
 
 
 class OidcSignIn:

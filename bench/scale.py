@@ -30,6 +30,7 @@ from harness import (
     portal_env,
     postgres_recreate,
     redis_flush,
+    script_json,
     table,
 )
 from login import ACCOUNTS, QUIET, THREADS_PER_CORE, django_call, w1_sign_ins
@@ -117,24 +118,6 @@ def fill(accounts: int, events: int) -> None:
     )
 
 
-def scale_call(env: dict[str, str], *args: str) -> dict:
-    import subprocess
-
-    from harness import CODE, PYTHON
-
-    result = subprocess.run(
-        [PYTHON, str(Path(__file__).resolve()), *args],
-        env=env,
-        cwd=CODE,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"scale.py {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return json.loads(result.stdout.strip().splitlines()[-1])
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--postgres", action="store_true", help="PostgreSQL + Redis")
@@ -170,7 +153,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"{label}, {made['accounts']} accounts: W1 {small.rate('ok'):.1f}/s",
                 file=sys.stderr,
             )
-            filled = scale_call(env, "--fill", str(options.accounts), str(options.events))
+            filled = script_json(
+                __file__, env, "--fill", str(options.accounts), str(options.events), timeout=3600
+            )
             print(f"filled: {filled}", file=sys.stderr)
             QUIET.wait()
             large = w1_sign_ins(server, options.seconds, threads)
