@@ -102,20 +102,24 @@ def redis_flush(redis_url: str) -> None:
     client.close()
 
 
+def _checked_run(
+    command: list[str], label: str, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """`command` in the code's folder; raises with its output (named `label`) when it fails."""
+    result = subprocess.run(
+        command, env=env, cwd=CODE, capture_output=True, text=True, timeout=timeout
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{label} failed:\n{result.stdout}{result.stderr}")
+    return result
+
+
 def script_json(script: str, env: dict[str, str], *args: str, timeout: float = 300) -> dict:
     """Run a benchmark script's own entry point (`script ARGS`, Django set up by it) with the
     portal's environment; the JSON object its last line prints."""
-    result = subprocess.run(
-        [PYTHON, str(Path(script).resolve()), *args],
-        env=env,
-        cwd=CODE,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if result.returncode != 0:
-        name = Path(script).name
-        raise RuntimeError(f"{name} {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
+    path = Path(script).resolve()
+    label = f"{path.name} {' '.join(args)}"
+    result = _checked_run([PYTHON, str(path), *args], label, env, timeout)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -123,17 +127,8 @@ def run_portal_command(
     args: list[str], env: dict[str, str], timeout: float = 600
 ) -> subprocess.CompletedProcess[str]:
     """`vestibule ARGS` as a subprocess; raises with its output when it fails."""
-    result = subprocess.run(
-        [str(BIN / "vestibule"), *args],
-        env=env,
-        cwd=CODE,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"vestibule {' '.join(args)} failed:\n{result.stdout}{result.stderr}")
-    return result
+    command = [str(BIN / "vestibule"), *args]
+    return _checked_run(command, f"vestibule {' '.join(args)}", env, timeout)
 
 
 def free_port() -> int:
