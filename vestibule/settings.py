@@ -158,7 +158,9 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    # Django's, its connections kept between requests (conn_max_age above) as long as the
+    # file at the path is the one they opened (vestibule/sqlite/base.py).
+    DATABASES["default"]["ENGINE"] = "vestibule.sqlite"
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
     DATABASES["default"]["OPTIONS"]["transaction_mode"] = "IMMEDIATE"
     # WAL with synchronous=NORMAL: readers never wait for the writer, and a commit costs no

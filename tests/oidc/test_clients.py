@@ -31,7 +31,7 @@ CALLBACK = "http://127.0.0.1:8765/callback"
 def _database_url() -> str:
     """The test database, for a `vestibule` process started by the test."""
     db = connection.settings_dict
-    if db["ENGINE"].endswith("sqlite3"):
+    if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{db['USER']}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"

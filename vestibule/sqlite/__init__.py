@@ -1,0 +1,1 @@
+"""Django's SQLite backend, its connections kept between requests (see base.py)."""
