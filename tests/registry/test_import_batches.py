@@ -83,19 +83,20 @@ def test_a_full_import_makes_the_absent_inactive_and_adds_up_the_accounts_it_dis
     assert report.notes == ["disabled 5 account(s) of members now inactive"]
 
 
-def test_each_batch_is_written_in_a_transaction_of_its_own():
+def test_each_batch_is_written_in_a_transaction_of_its_own(monkeypatch):
     depth = len(connection.atomic_blocks)
-    inserts: list[int] = []
+    writes: list[tuple[int, int]] = []  # (transactions open, rows created) of each write
+    write = services._write
 
-    def watch(execute, sql, params, many, context):
-        if sql.startswith("INSERT INTO") and Member._meta.db_table in sql:
-            inserts.append(len(connection.atomic_blocks))
-        return execute(sql, params, many, context)
+    def watched(to_create, *args, **kwargs):
+        writes.append((len(connection.atomic_blocks), len(to_create)))
+        return write(to_create, *args, **kwargs)
 
-    with connection.execute_wrapper(watch):
-        report = run_import("".join(row(f"10000{i}", f"m{i}@example.org") for i in range(5)))
+    monkeypatch.setattr(services, "_write", watched)
+    report = run_import("".join(row(f"10000{i}", f"m{i}@example.org") for i in range(5)))
     assert report.created == 5
-    assert inserts == [depth + 1] * 3
+    assert writes == [(depth + 1, 2), (depth + 1, 2), (depth + 1, 1)]
+    assert Member.objects.count() == 5
 
 
 def test_an_import_stopped_half_way_keeps_whole_batches_and_a_second_run_completes_it(

@@ -9,8 +9,8 @@ An import of a million rows reads the file as a stream and writes it in batches 
 rows, each in its own short transaction (SQLite's one writer is held for a batch, never
 for the file, so sign-ins go on beside it). Rows are checked against the registry as the
 batches before them left it, so the outcome is the one a single pass would give. Rows are
-written with `executemany` on Django's connection: the ORM's per-field preparation was
-two-thirds of an import's time (bench/RESULTS.md).
+written with plain SQL on Django's connection (new rows with COPY on PostgreSQL): the ORM's
+per-field preparation was two-thirds of an import's time (bench/RESULTS.md).
 """
 
 import base64
@@ -510,8 +510,14 @@ def _write(to_create: list[Row], to_update: list[Row], moving: list[int], now: d
                 f"UPDATE {table} SET {assigned} WHERE id = %s",  # noqa: S608
                 [(*(getattr(m, f) for f in ROW_FIELDS), stamp, m.pk) for m in to_update],
             )
-        if to_create:
-            # Several rows a statement: PostgreSQL parses each statement of an executemany.
+        if to_create and connection.vendor == "postgresql":
+            # COPY: the rows stream in one command, with no statement to parse or plan.
+            ordered = sorted(to_create, key=lambda m: m.code)  # the unique index's order
+            with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for m in ordered:
+                    copy.write_row((*(getattr(m, f) for f in ROW_FIELDS), stamp))
+        elif to_create:
+            # Several rows a statement: an executemany prepares each row's statement alone.
             row_marks = "(" + ", ".join(["%s"] * (len(ROW_FIELDS) + 1)) + ")"
             ordered = sorted(to_create, key=lambda m: m.code)  # the unique index's order
             for start in range(0, len(ordered), LOOKUP):
