@@ -623,7 +623,7 @@ def report(
             "—",
             "—",
             "—",
-            f"{w0['every_core'] / capacity:.0%} of W0 × {cores}: the cores slow each other",
+            f"{w0['every_core'] / capacity:.0%} of W0 × {cores}",
         ],
         [
             "W1",
