@@ -14,6 +14,7 @@ per-field preparation was two-thirds of an import's time (bench/RESULTS.md).
 """
 
 import base64
+import contextlib
 import dataclasses
 import re
 from collections import Counter
@@ -23,7 +24,7 @@ from typing import IO, Any
 
 from django.core.exceptions import ValidationError
 from django.core.validators import EmailValidator
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -291,7 +292,11 @@ def _members_named(codes: set[str], emails: set[str]) -> list[Row]:
                     found[pk] = Row(kind, code, email, first, last, region, bool(active), pk=pk)
         finally:
             if postgresql:
-                cursor.execute("RESET enable_seqscan")
+                # After a failed lookup inside a transaction the RESET fails too; the
+                # transaction's rollback then undoes the SET, and the first error is the one
+                # that is raised.
+                with contextlib.suppress(DatabaseError):
+                    cursor.execute("RESET enable_seqscan")
     return list(found.values())
 
 
