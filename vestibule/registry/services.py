@@ -262,8 +262,9 @@ def _members_named(codes: set[str], emails: set[str]) -> list[Row]:
     to parse, and never a sequential read: every lookup goes through a unique index, but on
     a table an import is filling the planner judged a read of the whole table cheaper
     (lower() counted at almost nothing): 15–40 ms a lookup between 25,000 and 150,000
-    members, against 2–4 ms through the indexes. LOOKUP codes and e-mails a query: with
-    5,000 of each, the planner read the whole table at any size."""
+    members, against 3–4 ms through the indexes. LOOKUP codes and e-mails a query: with
+    5,000 of each (before sequential reads were turned off here) the planner read the whole
+    table at any size."""
     found: dict[int, Row] = {}
     codes_, emails_ = sorted(codes), sorted(emails)
     table = connection.ops.quote_name(Member._meta.db_table)
@@ -531,16 +532,15 @@ def _write(to_create: list[Row], to_update: list[Row], moving: list[int], now: d
                 f"UPDATE {table} SET {assigned} WHERE id = %s",  # noqa: S608
                 [(*(getattr(m, f) for f in ROW_FIELDS), stamp, m.pk) for m in to_update],
             )
+        ordered = sorted(to_create, key=lambda m: m.code)  # the unique index's order
         if to_create and connection.vendor == "postgresql":
             # COPY: the rows stream in one command, with no statement to parse or plan.
-            ordered = sorted(to_create, key=lambda m: m.code)  # the unique index's order
             with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
                 for m in ordered:
                     copy.write_row((*(getattr(m, f) for f in ROW_FIELDS), stamp))
         elif to_create:
             # Several rows a statement: an executemany prepares each row's statement alone.
             row_marks = "(" + ", ".join(["%s"] * (len(ROW_FIELDS) + 1)) + ")"
-            ordered = sorted(to_create, key=lambda m: m.code)  # the unique index's order
             for start in range(0, len(ordered), LOOKUP):
                 some = ordered[start : start + LOOKUP]
                 cursor.execute(
