@@ -6,9 +6,10 @@
 login.py's W1 (successful sign-ins, closed loop, two requests in flight per core) runs on
 its 1,000 accounts; then, the server still running, this script fills the database with
 accounts (sharing one password hash) and audit events (spread over a year, a tenth of them
-naming an account), and W1 runs again on the same 1,000 accounts. Issue 18's target: the
-sign-in's p50 and p99 within 10 % of the small database's. SQLite by default; with
---postgres, PostgreSQL + Redis as in login.py.
+naming an account), and W1 runs again on the same 1,000 accounts. On PostgreSQL the fill
+ends with VACUUM ANALYZE and a CHECKPOINT, as autovacuum would have done over the year.
+Issue 18's target: the sign-in's p50 and p99 within 10 % of the small database's. SQLite by
+default; with --postgres, PostgreSQL + Redis as in login.py.
 """
 
 import argparse
@@ -103,9 +104,16 @@ def fill(accounts: int, events: int) -> None:
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(insert, rows)
     events_seconds = time.perf_counter() - started
+    started = time.perf_counter()
     if connection.vendor == "postgresql":
+        # Events arrive over a year in real life, and autovacuum keeps up with them; here
+        # they arrive in minutes. Vacuum and checkpoint once, so that the second W1 measures
+        # sign-ins and not PostgreSQL catching up on the bulk load (hint bits, visibility
+        # map, the checkpointer writing 10 million rows out).
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE")
+            cursor.execute("VACUUM ANALYZE")
+            cursor.execute("CHECKPOINT")
+    settle_seconds = time.perf_counter() - started
     print(
         json.dumps(
             {
@@ -113,6 +121,7 @@ def fill(accounts: int, events: int) -> None:
                 "events": Event.objects.count(),
                 "accounts_seconds": round(accounts_seconds, 1),
                 "events_seconds": round(events_seconds, 1),
+                "settle_seconds": round(settle_seconds, 1),
             }
         )
     )
@@ -187,7 +196,13 @@ def main(argv: list[str] | None = None) -> int:
             )
         note = (
             f"Filling took {filled['accounts_seconds']} s for the accounts and"
-            f" {filled['events_seconds']} s for the events. Other work on the machine:"
+            f" {filled['events_seconds']} s for the events"
+            + (
+                f", then {filled['settle_seconds']} s for VACUUM ANALYZE and CHECKPOINT"
+                if options.postgres
+                else ""
+            )
+            + f". Other work on the machine:"
             f" {QUIET.describe()}."
         )
     section = f"{table(HEADER, rows)}\n\n{note}\n"
