@@ -89,7 +89,7 @@ def test_add_json_from_the_executable_connects_a_section_by_the_real_protocol(li
     assert stored.algorithm == "RS256" and stored.skip_authorization
     assert stored.section.allowed_kinds == ["member"]
     added = Event.objects.get(kind="oidc.client_added")
-    assert added.data["client"] == client_id and added.data["by"] == "command line"
+    assert added.data["client"] == client_id and added.data["by"] == "operator"
     assert secret not in json.dumps(added.data)
 
     token = sign_in_through(live_server, client_id, secret)

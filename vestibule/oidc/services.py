@@ -18,7 +18,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from oauth2_provider.models import Application
 
-from vestibule.audit.services import event_record
+from vestibule.audit.services import actor_label, event_record
 from vestibule.config import get_profile
 from vestibule.oidc.models import Section
 
@@ -120,8 +120,9 @@ def _record(
     event_record(
         kind,
         request=request,
-        # The console names its staff account; the command line is the machine's operator.
-        by=getattr(actor, "email", "") or "command line",
+        # The console names its staff account; the command line is "operator", as for every
+        # other change an operator makes there.
+        by=actor_label(actor),
         client=application.client_id,
         name=application.name,
         **data,
