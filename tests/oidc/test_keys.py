@@ -12,6 +12,7 @@ import os
 import secrets
 import subprocess
 import sys
+import time
 from io import StringIO
 from pathlib import Path
 from urllib.parse import urlencode
@@ -200,3 +201,44 @@ def test_the_command_line_rotates_and_reminds_to_restart_the_nodes(tmp_path):
     assert shown(rotated, "active") == shown(before, "next")
     assert shown(rotated, "retired") == shown(before, "active")
     assert oct((folder / "active.pem").stat().st_mode & 0o777) == "0o600"
+
+
+# Each process waits for the same instant, then reads the folder as a starting node does.
+_STARTING_NODE = """
+import hashlib, sys, time
+from pathlib import Path
+from vestibule.oidc.keys import keys_load
+start = float(sys.argv[2])
+while time.time() < start:
+    time.sleep(0.001)
+active, published = keys_load(Path(sys.argv[1]))
+for pem in (active, published[0]):
+    print(hashlib.sha256(pem.encode()).hexdigest())
+"""
+
+
+def test_processes_starting_at_once_on_an_empty_folder_all_sign_with_the_same_key(tmp_path):
+    """gunicorn's workers (or two nodes) starting together on a new install: the first key
+    written wins, and every process reads that one, not a key it drew and lost."""
+    folder = tmp_path / "oidc-keys"
+    start = str(time.time() + 2.0)
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _STARTING_NODE, str(folder), start],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(8)
+    ]
+    answers = []
+    for process in processes:
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        answers.append(tuple(out.split()))
+    on_disk = tuple(
+        hashlib.sha256((folder / name).read_text().encode()).hexdigest()
+        for name in ("active.pem", "next.pem")
+    )
+    assert set(answers) == {on_disk}
+    assert sorted(path.name for path in folder.iterdir()) == ["active.pem", "next.pem"]

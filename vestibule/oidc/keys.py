@@ -11,6 +11,7 @@ start, so the operator restarts or reloads the nodes after a rotation.
 
 import datetime as dt
 import os
+import secrets
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -28,13 +29,32 @@ def _pem_new() -> str:
     ).decode()
 
 
-def _write(path: Path, pem: str) -> None:
-    # Private keys: readable by the portal's user only, written whole or not at all.
-    temporary = path.with_suffix(".tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def _written_aside(path: Path, pem: str) -> Path:
+    """A whole file beside `path`, readable by the portal's user only, under a name no other
+    process uses (several may write at once)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as file:
         file.write(pem)
-    temporary.replace(path)
+    return temporary
+
+
+def _write(path: Path, pem: str) -> None:
+    """Replace `path` whole, or leave it as it was."""
+    _written_aside(path, pem).replace(path)
+
+
+def _create(path: Path, pem: str) -> None:
+    """Write `path` unless it exists. Processes starting at once on an empty folder (a
+    node's workers, two nodes) each draw a key: the first one linked in place is kept, and
+    the others read it instead of their own."""
+    temporary = _written_aside(path, pem)
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
 
 
 def keys_ensure(folder: Path) -> None:
@@ -42,7 +62,7 @@ def keys_ensure(folder: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     for name in ("active.pem", "next.pem"):
         if not (folder / name).exists():
-            _write(folder / name, _pem_new())
+            _create(folder / name, _pem_new())
 
 
 def keys_load(folder: Path) -> tuple[str, list[str]]:
