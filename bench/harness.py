@@ -404,3 +404,10 @@ def table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def publish(section: str, output: Path | None) -> None:
+    """Print a benchmark's markdown section, and write it to `output` (--output) too."""
+    print(section)
+    if output:
+        output.write_text(section, encoding="utf-8")

@@ -40,6 +40,7 @@ from harness import (
     percentile,
     portal_env,
     postgres_recreate,
+    publish,
     redis_flush,
     run_portal_command,
     script_json,
@@ -851,9 +852,7 @@ def main(argv: list[str] | None = None) -> int:
             f" sign-up accounts in the database: {after['signed_up']};"
             f" audit events: {after['events']:,}\n"
         )
-    print(section)
-    if options.output:
-        options.output.write_text(section, encoding="utf-8")
+    publish(section, options.output)
     return 0
 
 

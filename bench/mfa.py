@@ -39,6 +39,7 @@ from harness import (
     outcome,
     percentile,
     portal_env,
+    publish,
     script_json,
     table,
 )
@@ -420,9 +421,7 @@ def main(argv: list[str] | None = None) -> int:
         if errors:
             print(f"The portal logged an error:\n{errors}", file=sys.stderr)
         section = report(phases, steps, served_by, made, requests)
-    print(section)
-    if options.output:
-        options.output.write_text(section, encoding="utf-8")
+    publish(section, options.output)
     return 0
 
 

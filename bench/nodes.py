@@ -39,6 +39,7 @@ from harness import (
     gunicorn,
     portal_env,
     postgres_recreate,
+    publish,
     redis_flush,
     table,
 )
@@ -169,9 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{table(header, rows)}\n\n"
         f"Other work on the machine: {QUIET.describe()}.\n"
     )
-    print(text)
-    if options.output:
-        options.output.write_text(text, encoding="utf-8")
+    publish(text, options.output)
     return 0
 
 

@@ -41,6 +41,7 @@ from harness import (
     gunicorn,
     portal_env,
     postgres_recreate,
+    publish,
     redis_flush,
     script_json,
     table,
@@ -365,9 +366,7 @@ def main(argv: list[str] | None = None) -> int:
         if errors:
             print(f"The portal logged an error:\n{errors}", file=sys.stderr)
         section = report(phases, served_by, made["client_secret_hash"], label)
-    print(section)
-    if options.output:
-        options.output.write_text(section, encoding="utf-8")
+    publish(section, options.output)
     return 0
 
 

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import CODE, bench_database_url, postgres_recreate, redis_flush, table
+from harness import CODE, bench_database_url, postgres_recreate, publish, redis_flush, table
 
 PASSWORD = "a long enough passphrase"
 REDIS = "redis://127.0.0.1:6379/3"
@@ -212,9 +212,7 @@ def main() -> None:
         ],
         rows,
     )
-    print(text)
-    if options.output:
-        options.output.write_text(text)
+    publish(text, options.output)
 
 
 if __name__ == "__main__":

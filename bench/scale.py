@@ -30,6 +30,7 @@ from harness import (
     percentile,
     portal_env,
     postgres_recreate,
+    publish,
     redis_flush,
     script_json,
     table,
@@ -206,9 +207,7 @@ def main(argv: list[str] | None = None) -> int:
             f" {QUIET.describe()}."
         )
     section = f"{table(HEADER, rows)}\n\n{note}\n"
-    print(section)
-    if options.output:
-        options.output.write_text(section, encoding="utf-8")
+    publish(section, options.output)
     return 0
 
 
