@@ -8,7 +8,8 @@ the worker loop. For each request: the median CPU time of the thread (time.threa
 so other processes of the machine do not count), of which the password hash (Argon2id's
 verification, timed around the hasher), and what is left for everything else; the SQL
 statements (and how many are writes: BEGIN or SAVEPOINT … COMMIT blocks); the cache round
-trips (every call on the cache backend, sessions included when they live in the cache).
+trips (every call on the local-memory cache; on Redis, every command or pipeline redis-py
+sends: sessions included when they live in Redis).
 
 Without --postgres: SQLite and the local-memory cache, the embedded default (sessions in
 the database). With --postgres: PostgreSQL + Redis as on several nodes (sessions in Redis),
@@ -68,8 +69,15 @@ class Counters:
         self.hash_seconds = 0.0
         connection.execute_wrappers.append(self._statement)
         backend = caches["default"]
-        for name in CACHE_METHODS:
-            setattr(backend, name, self._counted(getattr(backend, name)))
+        if os.environ.get("REDIS_URL"):
+            # Every command redis-py sends (a pipeline is one round trip), scripts included.
+            import redis.client
+
+            redis.client.Redis.execute_command = self._counted(redis.client.Redis.execute_command)
+            redis.client.Pipeline.execute = self._counted(redis.client.Pipeline.execute)
+        else:
+            for name in CACHE_METHODS:
+                setattr(backend, name, self._counted(getattr(backend, name)))
         hasher = get_hasher()
         hasher_class = type(hasher)
         verify = hasher_class.verify
