@@ -162,9 +162,9 @@ def serving(env: dict[str, str], directory: Path) -> Iterator[str]:
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    urllib.request.urlopen(f"{base}/help/", timeout=2).close()
+                    urllib.request.urlopen(f"{base}/help/", timeout=10).close()
                     break
-                except (urllib.error.URLError, ConnectionError):
+                except OSError:  # not listening yet, or a first page slow on a busy machine
                     if time.monotonic() > deadline:
                         raise
                     time.sleep(0.2)

@@ -343,9 +343,11 @@ def _reset_over_http(base: str, inbox) -> str:
     deadline = time.monotonic() + 30
     while True:
         try:
-            urllib.request.urlopen(f"{base}/help/", timeout=2)
+            urllib.request.urlopen(f"{base}/help/", timeout=10)
             break
-        except (urllib.error.URLError, ConnectionError):
+        # Not listening yet (URLError), or too slow to answer a first page on a busy machine
+        # (TimeoutError): both are OSErrors.
+        except OSError:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
