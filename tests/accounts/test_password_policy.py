@@ -19,8 +19,8 @@ from tests.flows.walk import answer, start
 from vestibule.accounts.models import Account
 from vestibule.accounts.password_policy import password_check
 from vestibule.accounts.services import account_register, account_set_password
+from vestibule.establishments.invitations import invitation_accept, invitation_send
 from vestibule.establishments.models import Invitation
-from vestibule.establishments.services import invitation_accept, invitation_send
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.establishments.helpers import ALL, hotel, member_of
 from tests.factories import PASSWORD
-from vestibule.establishments.services import invitation_send
+from vestibule.establishments.invitations import invitation_send
 
 pytestmark = pytest.mark.browser
 

@@ -13,8 +13,9 @@ from tests.factories import PASSWORD, make_account, make_member
 from vestibule.accounts.lifecycle import delegates_purge
 from vestibule.accounts.models import Account
 from vestibule.audit.models import Event
+from vestibule.establishments.invitations import invitation_send
 from vestibule.establishments.models import Membership
-from vestibule.establishments.services import invitation_send, membership_remove
+from vestibule.establishments.services import membership_remove
 
 pytestmark = pytest.mark.django_db
 NEW_PASSWORD = "a brand new passphrase"

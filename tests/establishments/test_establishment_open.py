@@ -11,7 +11,7 @@ from tests.factories import PASSWORD, make_account
 from vestibule.accounts.models import Account
 from vestibule.audit.models import Event
 from vestibule.establishments.models import Establishment, Invitation, Membership
-from vestibule.establishments.services import EstablishmentRefused, establishment_open
+from vestibule.establishments.onboarding import EstablishmentRefused, establishment_open
 from vestibule.notifications.models import Message
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("extranet")]
@@ -73,7 +73,7 @@ def test_an_existing_account_is_invited_to_sign_in_and_becomes_the_owner():
 
 
 def test_an_ordinary_invitation_never_makes_an_owner(place):
-    from vestibule.establishments.services import invitation_send
+    from vestibule.establishments.invitations import invitation_send
 
     invitation_send(establishment=place, email="clerk@hotel.example", rights=ALL, inviter=None)
     browser = Client()

@@ -15,13 +15,13 @@ from vestibule.accounts.models import Account
 from vestibule.audit.models import Event
 from vestibule.config import PROFILES_DIR
 from vestibule.establishments.current import CURRENT
-from vestibule.establishments.models import Establishment, Invitation, Membership
-from vestibule.establishments.services import (
-    establishment_create,
+from vestibule.establishments.invitations import (
     invitation_accept,
     invitation_revoke,
     invitation_send,
 )
+from vestibule.establishments.models import Establishment, Invitation, Membership
+from vestibule.establishments.services import establishment_create
 from vestibule.notifications.models import Message
 from vestibule.tokens.models import Token
 

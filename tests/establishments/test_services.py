@@ -10,14 +10,16 @@ from tests.establishments.helpers import ALL, hotel, member_of
 from tests.factories import PASSWORD, make_account
 from vestibule.accounts.models import Account
 from vestibule.audit.models import Event
-from vestibule.establishments.models import Invitation, Membership
-from vestibule.establishments.services import (
+from vestibule.establishments.invitations import (
     InvitationInvalid,
-    RightsError,
     invitation_accept,
     invitation_resend,
     invitation_revoke,
     invitation_send,
+)
+from vestibule.establishments.models import Invitation, Membership
+from vestibule.establishments.services import (
+    RightsError,
     membership_remove,
     membership_rights_change,
     rights_clean,

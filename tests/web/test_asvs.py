@@ -21,8 +21,8 @@ from tests.factories import PASSWORD, make_account
 from tests.flows.walk import answer, last_link, start
 from tests.load.server import BIN
 from vestibule.config import load_profile
+from vestibule.establishments.invitations import invitation_send
 from vestibule.establishments.models import Membership
-from vestibule.establishments.services import invitation_send
 
 pytestmark = pytest.mark.django_db
 PROFILES = ["default", "community", "dentists", "physicians", "extranet", "telehealth"]

@@ -10,7 +10,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from vestibule.establishments.models import Establishment, Invitation, Membership
-from vestibule.establishments.services import EstablishmentRefused, establishment_open
+from vestibule.establishments.onboarding import EstablishmentRefused, establishment_open
 
 
 class EstablishmentOpenForm(forms.Form):

@@ -22,18 +22,20 @@ from vestibule.accounts.selectors import account_by_identifier
 from vestibule.config import get_profile
 from vestibule.establishments import forms
 from vestibule.establishments.current import CURRENT, current_membership
-from vestibule.establishments.models import Invitation, Membership
-from vestibule.establishments.services import (
+from vestibule.establishments.invitations import (
     InvitationInvalid,
-    RightsError,
-    administered_count,
-    can_administer,
     invitation_accept,
     invitation_find,
     invitation_needs_password,
     invitation_resend,
     invitation_revoke,
     invitation_send,
+)
+from vestibule.establishments.models import Invitation, Membership
+from vestibule.establishments.services import (
+    RightsError,
+    administered_count,
+    can_administer,
     membership_remove,
     membership_rights_change,
 )

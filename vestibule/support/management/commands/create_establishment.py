@@ -12,7 +12,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, no_translations
 
 from vestibule.config import get_profile
-from vestibule.establishments.services import EstablishmentRefused, establishment_open
+from vestibule.establishments.onboarding import EstablishmentRefused, establishment_open
 
 
 def _refused(message: str) -> CommandError:
