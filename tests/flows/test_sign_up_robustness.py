@@ -16,7 +16,8 @@ from vestibule.accounts.services import account_purge_unactivated
 from vestibule.audit.models import Event
 from vestibule.flows import views
 from vestibule.notifications.models import Message
-from vestibule.notifications.services import background_sends_wait, messages_send
+from vestibule.notifications.services import messages_send
+from vestibule.queues import background_wait
 
 FIELDS = {"password": "nouveau-passe-9", "password_confirm": "nouveau-passe-9"}
 
@@ -111,7 +112,7 @@ def test_with_smtp_down_sign_up_succeeds_and_the_email_leaves_when_it_is_back(
         response = answer(browser, "registration", email="camille@example.org", **FIELDS)
         assert response.status_code == 302
         assert "a bien été reçue" in browser.get(response["Location"]).content.decode()
-        background_sends_wait()  # the try after commit, while the server is still down
+        background_wait()  # the try after commit, while the server is still down
     finally:
         smtp_peer.start()
     mail = Message.objects.get(template="activation")

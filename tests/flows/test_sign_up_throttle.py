@@ -14,7 +14,7 @@ from vestibule.flows.throttles import (
     SIGN_UPS_PER_EMAIL,
 )
 from vestibule.notifications.models import Message
-from vestibule.notifications.services import background_sends_wait
+from vestibule.queues import background_wait
 
 PASSWORD = "une phrase de passe assez longue"
 REFUSED_FR = "Trop d'inscriptions depuis votre connexion ou avec cette adresse courriel."
@@ -75,7 +75,7 @@ def test_ten_sign_ups_with_a_taken_address_send_at_most_the_recipient_allowance(
         sign_up("camille@example.org", address=f"198.51.100.{n + 1}").status_code for n in range(10)
     ]
     assert pages.count(302) == SIGN_UPS_PER_EMAIL.limit  # the others were throttled
-    background_sends_wait()
+    background_wait()
     template = "already_registered" if status == Account.Status.ACTIVE else "activation"
     sent = inbox.to("camille@example.org")
     assert 0 < len(sent) <= MAILS_PER_RECIPIENT.limit < SIGN_UPS_PER_EMAIL.limit
@@ -125,5 +125,5 @@ def test_a_burst_with_one_pending_address_sends_no_more_than_the_allowance(hashe
         ]
     )
     assert hashes.count("encode") - before <= SIGN_UPS_PER_EMAIL.limit
-    background_sends_wait()
+    background_wait()
     assert len(inbox.to("camille@example.org")) <= MAILS_PER_RECIPIENT.limit

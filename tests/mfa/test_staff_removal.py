@@ -10,7 +10,7 @@ from tests.factories import make_account
 from vestibule.audit.models import Event
 from vestibule.mfa.models import Factor, RecoveryCode
 from vestibule.mfa.services import recovery_codes_generate
-from vestibule.notifications.services import background_sends_wait
+from vestibule.queues import background_wait
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +74,7 @@ def test_a_member_cannot_remove_factors_there(member):
 @pytest.mark.django_db(transaction=True)
 def test_removal_takes_every_factor_and_code_audited_and_mailed(member, inbox):
     staff = staff_with("view_account", "remove_factors")
-    background_sends_wait()  # the notices of the factors' enrolment are out of the way
+    background_wait()  # the notices of the factors' enrolment are out of the way
     inbox.clear()
     response = console(staff).post(url(member), {"reason": "Rappelée au 514 555-0100"})
     assert response.status_code == 302

@@ -7,12 +7,8 @@ from django.utils import timezone
 from tests.factories import make_account
 from tests.flows.walk import answer, start
 from vestibule.notifications.models import Message
-from vestibule.notifications.services import (
-    background_sends_wait,
-    backoff,
-    message_enqueue,
-    messages_send,
-)
+from vestibule.notifications.services import message_enqueue, messages_send
+from vestibule.queues import background_wait, backoff
 
 pytestmark = pytest.mark.django_db
 
@@ -84,7 +80,7 @@ def test_no_page_waits_for_the_smtp_server(use_profile, inbox):
         assert (message.attempts, message.sent_at) == (0, None)
         assert inbox.to("member@example.org") == []
     assert inbox.wait_for("member@example.org")
-    background_sends_wait()
+    background_wait()
     message.refresh_from_db()
     assert message.state == Message.State.SENT
 

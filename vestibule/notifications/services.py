@@ -16,11 +16,9 @@ Bodies are sealed in the table (sealing.py) and opened only by the sender; a SEN
 FAILED message keeps its recipient, subject, template and dates, not its bodies.
 """
 
-import atexit
 import logging
 import re
 import smtplib
-import threading
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from email.utils import formataddr, parseaddr
@@ -28,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
-from django.db import connections, transaction
+from django.db import transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -38,15 +36,11 @@ from vestibule.config import get_profile
 from vestibule.contrast import PORTAL_ACCENT
 from vestibule.notifications.models import Message
 from vestibule.notifications.sealing import InvalidToken, body_seal
+from vestibule.queues import backoff, claim_due, in_background
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 12
 CLAIM_TIMEOUT = timedelta(minutes=10)
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min… capped at one hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
 def message_enqueue(
@@ -90,7 +84,9 @@ def message_enqueue(
         language=language,
     )
     if send_now:
-        transaction.on_commit(lambda: send_in_background([message.pk]))
+        transaction.on_commit(
+            lambda: in_background(messages_send, [message.pk], name="vestibule-mail")
+        )
     return message
 
 
@@ -119,56 +115,6 @@ def sender(language: str) -> str:
     with translation.override(language):
         name = str(get_profile().organisation.name)
     return formataddr((name, parseaddr(settings.DEFAULT_FROM_EMAIL)[1]))
-
-
-_in_flight: set[threading.Thread] = set()
-_in_flight_lock = threading.Lock()
-
-
-def send_in_background(ids: list[int]) -> threading.Thread:
-    """Send `ids` from a thread of this process; the caller does not wait for SMTP."""
-    thread = threading.Thread(target=_send_and_close, args=(ids,), name="vestibule-mail")
-    thread.daemon = True
-    with _in_flight_lock:
-        _in_flight.add(thread)
-    thread.start()
-    return thread
-
-
-def _send_and_close(ids: list[int]) -> None:
-    try:
-        messages_send(ids=ids)
-    except Exception:  # e.g. the database is away: the outbox keeps the message for send-mail
-        log.exception("sending messages %s after commit failed", ids)
-    finally:
-        connections.close_all()  # this thread's own database connections
-        with _in_flight_lock:
-            _in_flight.discard(threading.current_thread())
-
-
-@atexit.register
-def background_sends_wait(timeout: float = 15.0) -> None:
-    """Wait for the sends in flight (at exit, so a stopping worker finishes them)."""
-    with _in_flight_lock:
-        threads = list(_in_flight)
-    for thread in threads:
-        thread.join(timeout)
-
-
-def _claim(ids: Iterable[int] | None, limit: int) -> list[Message]:
-    now = timezone.now()
-    due = Q(state=Message.State.READY, next_attempt_at__lte=now) | Q(
-        state=Message.State.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
-    )
-    with transaction.atomic():
-        query = Message.objects.select_for_update(skip_locked=True).filter(due)
-        if ids is not None:
-            query = query.filter(pk__in=list(ids))
-        claimed = list(query.order_by("next_attempt_at", "id")[:limit])
-        Message.objects.filter(pk__in=[m.pk for m in claimed]).update(
-            state=Message.State.SENDING, claimed_at=now
-        )
-    return claimed
 
 
 def _domain() -> str:
@@ -232,7 +178,7 @@ def _give_up_unreadable(message: Message) -> None:
 
 def messages_send(*, ids: Iterable[int] | None = None, limit: int = 100) -> tuple[int, int]:
     """Send due messages (or only `ids`); return (sent, failed). Never raises on SMTP errors."""
-    claimed = _claim(ids, limit)
+    claimed = claim_due(Message.objects, claim_timeout=CLAIM_TIMEOUT, limit=limit, ids=ids)
     if not claimed:
         return 0, 0
     sent = failed = 0

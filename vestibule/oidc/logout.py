@@ -16,11 +16,9 @@ READY; claims use SKIP LOCKED, and a sender that died mid-send is reclaimed afte
 CLAIM_TIMEOUT. The token is signed when it is sent, so its short `exp` holds on a retry.
 """
 
-import atexit
 import json
 import logging
 import secrets
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -30,8 +28,7 @@ from typing import Any
 from urllib.parse import urlencode, urlparse
 
 from django.conf import settings
-from django.db import connections, transaction
-from django.db.models import Q
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 from jwcrypto import jwt
@@ -50,6 +47,7 @@ from vestibule.accounts.models import Account
 from vestibule.audit.services import event_record
 from vestibule.oidc.claims import subject_of
 from vestibule.oidc.models import LogoutDelivery, Section
+from vestibule.queues import backoff, claim_due, in_background
 
 log = logging.getLogger(__name__)
 
@@ -61,11 +59,6 @@ POST_TIMEOUT = 5.0
 # 30 s, 1 min, 2 min… then hourly: 24 attempts try for about a day.
 MAX_ATTEMPTS = 24
 CLAIM_TIMEOUT = timedelta(minutes=10)
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min… capped at one hour."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
 def issuer_of(request: HttpRequest | None) -> str:
@@ -151,7 +144,7 @@ def backchannel_logout(
     )
     if deliveries:
         ids = [delivery.pk for delivery in deliveries]
-        transaction.on_commit(lambda: send_in_background(ids))
+        transaction.on_commit(lambda: in_background(deliveries_send, ids, name="vestibule-logout"))
     return deliveries
 
 
@@ -208,22 +201,6 @@ def _post(delivery: LogoutDelivery) -> None:
             )
 
 
-def _claim(ids: Iterable[int] | None, limit: int) -> list[LogoutDelivery]:
-    now = timezone.now()
-    due = Q(state=LogoutDelivery.State.READY, next_attempt_at__lte=now) | Q(
-        state=LogoutDelivery.State.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
-    )
-    with transaction.atomic():
-        query = LogoutDelivery.objects.select_for_update(skip_locked=True).filter(due)
-        if ids is not None:
-            query = query.filter(pk__in=list(ids))
-        claimed = list(query.order_by("next_attempt_at", "id")[:limit])
-        LogoutDelivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
-            state=LogoutDelivery.State.SENDING, claimed_at=now
-        )
-    return claimed
-
-
 def _postpone(delivery: LogoutDelivery, error: Exception) -> None:
     attempts = delivery.attempts + 1
     given_up = attempts >= MAX_ATTEMPTS
@@ -254,7 +231,7 @@ def _postpone(delivery: LogoutDelivery, error: Exception) -> None:
 def deliveries_send(*, ids: Iterable[int] | None = None, limit: int = 100) -> tuple[int, int]:
     """POST the due logout tokens (or only `ids`); (sent, failed). Never raises on a
     section's failure: each section is tried on its own, one down does not hold the others."""
-    claimed = _claim(ids, limit)
+    claimed = claim_due(LogoutDelivery.objects, claim_timeout=CLAIM_TIMEOUT, limit=limit, ids=ids)
     sent = failed = 0
     for delivery in claimed:
         delivery = LogoutDelivery.objects.select_related("section__application", "account").get(
@@ -281,40 +258,6 @@ def deliveries_send(*, ids: Iterable[int] | None = None, limit: int = 100) -> tu
             client=delivery.section.application.client_id,
         )
     return sent, failed
-
-
-_in_flight: set[threading.Thread] = set()
-_in_flight_lock = threading.Lock()
-
-
-def send_in_background(ids: list[int]) -> threading.Thread:
-    """Send `ids` from a thread of this process: no page waits for a section."""
-    thread = threading.Thread(target=_send_and_close, args=(ids,), name="vestibule-logout")
-    thread.daemon = True
-    with _in_flight_lock:
-        _in_flight.add(thread)
-    thread.start()
-    return thread
-
-
-def _send_and_close(ids: list[int]) -> None:
-    try:
-        deliveries_send(ids=ids)
-    except Exception:  # e.g. the database is away: the queue keeps them for send-mail
-        log.exception("back-channel logouts %s after commit failed", ids)
-    finally:
-        connections.close_all()
-        with _in_flight_lock:
-            _in_flight.discard(threading.current_thread())
-
-
-@atexit.register
-def background_sends_wait(timeout: float = 15.0) -> None:
-    """Wait for the sends in flight (at exit, so a stopping worker finishes them)."""
-    with _in_flight_lock:
-        threads = list(_in_flight)
-    for thread in threads:
-        thread.join(timeout)
 
 
 class DiscoveryView(ConnectDiscoveryInfoView):

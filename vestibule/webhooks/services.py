@@ -22,7 +22,6 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -30,11 +29,12 @@ from vestibule.audit.feed import event_document
 from vestibule.audit.models import Event
 from vestibule.audit.services import actor_label, event_record
 from vestibule.notifications.sealing import InvalidToken, body_seal
+from vestibule.queues import backoff, claim_due
 from vestibule.webhooks.models import Delivery, Endpoint
 from vestibule.webhooks.signing import HEADER, signature_header
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 12
+MAX_ATTEMPTS = 12  # with the back-off (queues.backoff), about 5 hours of trying
 CLAIM_TIMEOUT = timedelta(minutes=5)
 TIMEOUT = 10  # seconds a receiver has to answer
 KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
@@ -42,11 +42,6 @@ KIND = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")
 
 class WebhookError(ValueError):
     """A webhook that cannot be registered or found, in words for the operator."""
-
-
-def backoff(attempts: int) -> timedelta:
-    """30 s, 1 min, 2 min… capped at one hour (12 attempts span about 5 hours)."""
-    return timedelta(seconds=min(30 * 2 ** max(attempts - 1, 0), 3600))
 
 
 def _kinds_check(kinds: Iterable[str]) -> list[str]:
@@ -122,22 +117,6 @@ def deliveries_queue(*, event: Event) -> list[Delivery]:
     )
 
 
-def _claim(limit: int) -> list[Delivery]:
-    now = timezone.now()
-    due = Q(state=Delivery.State.READY, next_attempt_at__lte=now) | Q(
-        state=Delivery.State.SENDING, claimed_at__lt=now - CLAIM_TIMEOUT
-    )
-    with transaction.atomic():
-        query = Delivery.objects.select_for_update(skip_locked=True, of=("self",)).filter(due)
-        claimed = list(
-            query.select_related("endpoint", "event").order_by("next_attempt_at", "id")[:limit]
-        )
-        Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
-            state=Delivery.State.SENDING, claimed_at=now
-        )
-    return claimed
-
-
 class _NoRedirects(urllib.request.HTTPRedirectHandler):
     """A 3xx is an answer like any other non-2xx: the endpoint's URL is the one registered."""
 
@@ -189,7 +168,11 @@ def deliveries_send(*, limit: int = 100) -> int:
     When an endpoint fails, the rest of its claimed deliveries wait with it (same next
     attempt, no attempt counted) instead of each waiting for its own time-out.
     """
-    claimed = _claim(limit)
+    claimed = claim_due(
+        Delivery.objects.select_related("endpoint", "event"),
+        claim_timeout=CLAIM_TIMEOUT,
+        limit=limit,
+    )
     down: dict[int, datetime] = {}
     tried = 0
     for delivery in claimed:
