@@ -101,6 +101,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost: it sees the response the server will send, whatever the layers below did.
     "vestibule.notifications.after_response.AfterResponseMiddleware",
+    # Before anything asks whether the request is secure (the redirect to HTTPS, CSRF).
+    "vestibule.web.middleware.ForwardedProtoMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Headers of every page, the early refusals below included.

@@ -14,6 +14,11 @@ def _trusted(address: str) -> bool:
     return any(ip in network for network in settings.VESTIBULE_TRUSTED_PROXIES)
 
 
+def from_trusted_proxy(request: HttpRequest) -> bool:
+    """The request comes from one of VESTIBULE_TRUSTED_PROXIES (its X-Forwarded-* count)."""
+    return _trusted(request.META.get("REMOTE_ADDR", ""))
+
+
 def client_ip(request: HttpRequest) -> str:
     """REMOTE_ADDR, or the first untrusted hop of X-Forwarded-For read from the right."""
     remote = request.META.get("REMOTE_ADDR", "") or "0.0.0.0"  # noqa: S104 (a value, not a bind)

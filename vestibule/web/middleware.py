@@ -13,6 +13,7 @@ from django.utils import translation
 
 from vestibule.accounts.lockout import address_block_end, address_blocked_minutes
 from vestibule.config import get_profile
+from vestibule.throttle.addresses import from_trusted_proxy
 
 
 def request_language(request: HttpRequest) -> str:
@@ -43,6 +44,20 @@ class LanguageMiddleware:
         response.headers.setdefault("Content-Language", language)
         response.headers.setdefault("Vary", "Cookie")
         return response
+
+
+class ForwardedProtoMiddleware:
+    """X-Forwarded-Proto counts only from a trusted proxy. Django's SECURE_PROXY_SSL_HEADER
+    believes it from anyone, so a client that reached a node's port directly could claim
+    HTTPS (no redirect to it, CSRF's checks of a secure request): its header is dropped."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "HTTP_X_FORWARDED_PROTO" in request.META and not from_trusted_proxy(request):
+            del request.META["HTTP_X_FORWARDED_PROTO"]
+        return self.get_response(request)
 
 
 class NoStoreMiddleware:
