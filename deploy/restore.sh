@@ -41,6 +41,10 @@ accounts=$(psql --no-psqlrc --tuples-only --no-align --dbname="$target" \
     --command="SELECT count(*) FROM accounts_account")
 echo "restore.sh: restored $dump ($accounts accounts)"
 
+# `migrate --check` exits 1 both for "migrations to apply" and for a crash (an unreachable
+# database, a broken setting): read the migrations once first, so that a crash fails here
+# with its own message and status, and 1 below can only mean a dump of an older version.
+DATABASE_URL=$target "$vestibule" showmigrations >/dev/null
 status=0
 DATABASE_URL=$target "$vestibule" migrate --check || status=$?
 case $status in

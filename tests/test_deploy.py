@@ -3,6 +3,7 @@ code that runs them, and the backup and restore scripts against a real PostgreSQ
 
 import os
 import re
+import secrets
 import shlex
 import subprocess
 import sys
@@ -36,6 +37,12 @@ def env_file(name: str, *, commented: bool = False) -> dict[str, str]:
         if match and (commented or not match.group(1)):
             found[match.group(2)] = match.group(3)
     return found
+
+
+def filled_in(name: str) -> dict[str, str]:
+    """A deploy/*.example file as the operator fills it: each CHANGE-ME replaced."""
+    secret = secrets.token_urlsafe(50)
+    return {key: value.replace("CHANGE-ME", secret) for key, value in env_file(name).items()}
 
 
 def containerfile_instructions(keyword: str) -> list[str]:
@@ -153,6 +160,13 @@ def test_the_env_example_holds_every_setting_production_requires(tmp_path):
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "VESTIBULE_VAR_DIR": str(tmp_path)}
     env.update(env_file("vestibule.env.example"))
     assert env["VESTIBULE_ENV"] == "production"
+    # As it is, the example is refused: its placeholders are public.
+    result = subprocess.run(
+        [BIN / "vestibule", "check"], env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2 and "CHANGE-ME" in result.stderr
+    example = filled_in("vestibule.env.example")
+    env.update(example)
     result = subprocess.run(
         [BIN / "vestibule", "check"], env=env, capture_output=True, text=True, check=False
     )
@@ -163,7 +177,7 @@ def test_the_env_example_holds_every_setting_production_requires(tmp_path):
             [BIN / "vestibule", "check"], env=env, capture_output=True, text=True, check=False
         )
         assert result.returncode == 2 and required in result.stderr
-        env[required] = env_file("vestibule.env.example")[required]
+        env[required] = example[required]
 
 
 def test_the_env_files_agree_with_each_other_and_with_compose():
@@ -222,7 +236,7 @@ def test_a_production_node_is_healthy_while_postgresql_and_redis_are_away(tmp_pa
         sys.path.remove(str(DEPLOY))
     port = free_port()
     env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "VESTIBULE_VAR_DIR": str(tmp_path)}
-    env.update(env_file("vestibule.env.example"))
+    env.update(filled_in("vestibule.env.example"))
     closed = free_port()  # nothing listens there
     env.update(
         DATABASE_URL=f"postgres://vestibule:x@127.0.0.1:{closed}/vestibule",
@@ -325,6 +339,27 @@ def test_a_backup_restores_into_a_fresh_database_with_accounts_and_passwords(
         [*restore, source], env=env_restore, capture_output=True, text=True, check=False
     )
     assert refused.returncode == 2 and "not empty" in refused.stderr
+
+
+@pytest.mark.skipif(not postgres_url(), reason="needs DATABASE_URL pointing at PostgreSQL")
+def test_a_check_that_crashes_is_not_reported_as_an_older_dump(tmp_path, scratch_databases):
+    # `migrate --check` exits 1 for "migrations to apply" and for a crash alike.
+    source, restored = scratch_databases
+    env = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    env.update(VESTIBULE_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="vestibule.settings")
+    subprocess.run(
+        [BIN / "vestibule", "migrate", "-v", "0"], env={**env, "DATABASE_URL": source}, check=True
+    )
+    dump = tmp_path / "source.dump"
+    subprocess.run(["pg_dump", "--format=custom", f"--file={dump}", source], check=True)
+    crashing = {**env, "VESTIBULE": str(BIN / "vestibule"), "DJANGO_SETTINGS_MODULE": "nowhere"}
+    done = subprocess.run(
+        ["sh", DEPLOY / "restore.sh", dump, restored],
+        env=crashing, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode not in (0, 3), done.stderr
+    assert "predates" not in done.stderr
+    assert "ModuleNotFoundError" in done.stderr
 
 
 @pytest.mark.skipif(not postgres_url(), reason="needs DATABASE_URL pointing at PostgreSQL")

@@ -63,3 +63,34 @@ def test_production_refuses_to_start_without_a_sender_address(tmp_path):
     )
     assert result.returncode != 0
     assert "DEFAULT_FROM_EMAIL must be set" in result.stderr
+
+
+def start_error(tmp_path, **env: str) -> str:
+    """Production's last word when it refuses to start with `env` ('' when it starts)."""
+    environment = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "REDIS_URL"}}
+    environment.update(
+        PRODUCTION, DJANGO_SETTINGS_MODULE="vestibule.settings", VESTIBULE_VAR_DIR=str(tmp_path)
+    )
+    environment.update(env)
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE], env=environment, capture_output=True, text=True
+    )
+    return result.stderr.strip().splitlines()[-1] if result.returncode else ""
+
+
+def test_production_refuses_a_short_secret_key(tmp_path):
+    assert start_error(tmp_path) == ""
+    assert "SECRET_KEY must be set, to a random string of 50 characters" in start_error(
+        tmp_path, SECRET_KEY="x" * 49
+    )
+
+
+def test_production_refuses_the_example_files_placeholders(tmp_path):
+    for name, value in {
+        "SECRET_KEY": "CHANGE-ME-a-long-random-string" + "x" * 40,
+        "DATABASE_URL": "postgres://vestibule:CHANGE-ME-database-password@postgres:5432/vestibule",
+        "REDIS_URL": "redis://:CHANGE-ME-redis-password@redis:6379/0",
+        "EMAIL_HOST_PASSWORD": "CHANGE-ME",
+    }.items():
+        error = start_error(tmp_path, **{name: value})
+        assert f"{name} still holds the example's CHANGE-ME" in error, name

@@ -35,12 +35,27 @@ PRODUCTION = VESTIBULE_ENV == "production"
 DEBUG = env_bool("VESTIBULE_DEBUG") and not PRODUCTION
 
 
+# deploy/*.env.example's placeholders: a node started with one of them left in place refuses
+# to start rather than sign sessions, or reach its database, with a secret anybody can read
+# in the repository.
+PLACEHOLDER = "CHANGE-ME"
+for _name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD"):
+    if PRODUCTION and PLACEHOLDER in env(_name):
+        raise ImproperlyConfigured(
+            f"{_name} still holds the example's {PLACEHOLDER}: replace it (docs/deploy.md)."
+        )
+
+
 def _secret_key() -> str:
     key = env("SECRET_KEY")
+    if PRODUCTION and len(key) < 50:
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set, to a random string of 50 characters or more, when "
+            "VESTIBULE_ENV=production: "
+            'python3 -c "import secrets; print(secrets.token_urlsafe(50))"'
+        )
     if key:
         return key
-    if PRODUCTION:
-        raise ImproperlyConfigured("SECRET_KEY must be set when VESTIBULE_ENV=production.")
     # Development only: one key generated on first run and kept, so sessions survive restarts.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     path = VAR_DIR / "secret_key"
