@@ -256,6 +256,10 @@ if PRODUCTION:
     SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    # The health checks' static file (deploy/healthcheck.py, the Caddyfile) answers over plain
+    # HTTP too: the image's check comes from the node's own loopback, no trusted proxy, so it
+    # cannot claim https (ForwardedProtoMiddleware), and a redirect would read as unhealthy.
+    SECURE_REDIRECT_EXEMPT = [r"^static/vestibule/site\.css$"]
     if VESTIBULE_TRUSTED_PROXIES:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
