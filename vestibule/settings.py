@@ -38,11 +38,11 @@ DEBUG = env_bool("VESTIBULE_DEBUG") and not PRODUCTION
 # deploy/*.env.example's placeholders: a node started with one of them left in place refuses
 # to start rather than sign sessions, or reach its database, with a secret anybody can read
 # in the repository.
-PLACEHOLDER = "CHANGE-ME"
+_PLACEHOLDER = "CHANGE-ME"
 for _name in ("SECRET_KEY", "DATABASE_URL", "REDIS_URL", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD"):
-    if PRODUCTION and PLACEHOLDER in env(_name):
+    if PRODUCTION and _PLACEHOLDER in env(_name):
         raise ImproperlyConfigured(
-            f"{_name} still holds the example's {PLACEHOLDER}: replace it (docs/deploy.md)."
+            f"{_name} still holds the example's {_PLACEHOLDER}: replace it (docs/deploy.md)."
         )
 
 
