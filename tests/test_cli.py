@@ -171,9 +171,16 @@ def test_demo_refuses_a_busy_port_before_its_banner(tmp_path, taken: int):
 
     from tests.load.server import free_port
 
-    port = free_port()
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:
-        squatter.bind(("127.0.0.1", port + taken))
+    # A free port whose neighbour is free too: another test's server may hold port + 1.
+    squatter = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    while True:
+        port = free_port()
+        try:
+            squatter.bind(("127.0.0.1", port + taken))
+            break
+        except OSError:
+            continue
+    with squatter:
         squatter.listen()
         result = run("demo", "--port", str(port), VESTIBULE_VAR_DIR=str(tmp_path))
     assert result.returncode != 0
