@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vestibule.config import Profile
+from vestibule.config import Profile, load_profile
 
 OPERATORS = Path(__file__).resolve().parent.parent / "docs" / "operators.md"
 NOT_IN_TOML = {"name", "source"}  # the file's name and path, not keys written in it
@@ -49,3 +49,15 @@ def test_the_brand_table_is_listed_with_its_colour_and_logo():
     block = every_key_block()
     brand = block.split("[brand]", 1)[1].split("\n\n", 1)[0]
     assert "colour =" in brand and "logo =" in brand
+
+
+def test_the_every_key_block_is_a_profile_that_loads(tmp_path):
+    # An operator copies it to start a profile: it must load as printed (its logo aside).
+    square = '<rect width="8" height="8"/>'
+    (tmp_path / "logo.svg").write_text(
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8">{square}</svg>'
+    )
+    path = tmp_path / "every-key.toml"
+    path.write_text(every_key_block())
+    profile = load_profile(str(path))
+    assert profile.languages[0] == "fr"
